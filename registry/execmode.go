@@ -1,0 +1,162 @@
+package registry
+
+import (
+	"context"
+	"time"
+)
+
+// ExecMode turns a record into something that can answer requests. Exec
+// modes are Caddy modules in the namespace `endpoint.exec_modes`; the
+// Starlark mode `code` (package snippet) ships built in.
+type ExecMode interface {
+	// Compile prepares rec for serving. It is called when a record is
+	// written (to refuse bad code early) and once per published revision.
+	// The error text is shown to the admin API caller as is, so it should
+	// hold a line and column where the parser gives them ("3:7: ...").
+	Compile(rec *Record) (Program, error)
+}
+
+// Program is a compiled record. It is immutable and safe for concurrent
+// use: one Program serves every request of a revision.
+type Program interface {
+	// Run answers one request. It returns an *ExecError for failures that
+	// have an HTTP status of their own (snippet errors, limits).
+	Run(ctx context.Context, inv *Invocation) (*Result, error)
+}
+
+// Identity is a user as an exec mode sees it.
+type Identity struct {
+	// Name is the user's name; "" only for the anonymous caller.
+	Name string
+	// Roles the user holds.
+	Roles []string
+	// Public is true when nobody authenticated (auth_type public and no
+	// credentials).
+	Public bool
+}
+
+// Invocation is one request handed to a Program. It carries no net/http
+// types: the handler copies what the program may see.
+type Invocation struct {
+	Method     string
+	Path       string
+	Host       string
+	RemoteIP   string
+	PathParams map[string]string
+	// Query holds every value of every query parameter.
+	Query map[string][]string
+	// Header holds the request headers in canonical form (http.Header's
+	// layout, without the type).
+	Header map[string][]string
+	Body   []byte
+	// JSON is the body already parsed by the schema validator (numbers as
+	// json.Number); nil when no schema parsed it. Exec modes use it instead
+	// of parsing Body a second time.
+	JSON any
+	// HasJSON tells a parsed JSON null from "not parsed".
+	HasJSON bool
+
+	// User is the executing user: exec_as_user if set, else the caller.
+	User Identity
+	// Caller is the authenticated caller, nil when anonymous.
+	Caller *Identity
+	// Endpoint is the record being served (read-only).
+	Endpoint *Record
+	// Revision is the published revision serving this request (0 for dry
+	// runs of drafts).
+	Revision int64
+
+	// Env is what the executing user's grants allow; never nil.
+	Env Env
+	// Log receives the snippet's log() lines; never nil.
+	Log func(level, message string)
+
+	// MaxSteps is the step budget (0 = unlimited).
+	MaxSteps uint64
+	// Deadline is when the run must stop with a time-limit error.
+	Deadline time.Time
+}
+
+// Result is what a Program answers.
+type Result struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+	// Steps is the number of execution steps used (for metrics and dry
+	// runs).
+	Steps uint64
+}
+
+// Failure kinds of an ExecError.
+const (
+	// FailUser is an error raised on purpose by the program (BadRequest,
+	// NotFound, ...): its Status and Message are sent as they are.
+	FailUser = "user_error"
+	// FailRuntime is any other error while running.
+	FailRuntime = "runtime_error"
+	// FailResult is a program that did not produce a valid result.
+	FailResult = "invalid_result"
+	// FailSteps is a program that exceeded its step budget.
+	FailSteps = "step_limit"
+	// FailTimeout is a program that exceeded its time limit.
+	FailTimeout = "timeout"
+)
+
+// ExecError is a failed run.
+type ExecError struct {
+	// Kind is one of the Fail* constants.
+	Kind string
+	// Status is the HTTP status to answer with (400..599).
+	Status int
+	// Message is safe to send to the client: for FailUser the program's own
+	// message, otherwise a fixed text naming the kind of failure, never
+	// code, stack or secrets.
+	Message string
+	// Err is the full error for the log (may name lines of the snippet).
+	Err error
+	// Steps used before the failure.
+	Steps uint64
+}
+
+func (e *ExecError) Error() string {
+	if e.Err != nil {
+		return e.Kind + ": " + e.Err.Error()
+	}
+	return e.Kind + ": " + e.Message
+}
+
+func (e *ExecError) Unwrap() error { return e.Err }
+
+// Env is the outside world a program may reach, already bound to the
+// executing user's grants. Every method fails with a clear error (naming
+// the missing grant) when the grant is absent.
+type Env interface {
+	// StoreGet returns the JSON encoding of the value under ns/key.
+	StoreGet(ctx context.Context, ns, key string) (value []byte, found bool, err error)
+	// StorePut stores a JSON-encoded value under ns/key.
+	StorePut(ctx context.Context, ns, key string, value []byte) error
+	// StoreDelete removes ns/key; deleting a missing key is not an error.
+	StoreDelete(ctx context.Context, ns, key string) error
+	// StoreList returns the keys of ns that start with prefix, sorted.
+	StoreList(ctx context.Context, ns, prefix string) ([]string, error)
+	// Secret returns the value of a granted secret.
+	Secret(name string) (string, error)
+	// HTTP performs an outbound request to a granted host.
+	HTTP(ctx context.Context, req *OutboundRequest) (*OutboundResponse, error)
+}
+
+// OutboundRequest is a request a program sends through Env.HTTP.
+type OutboundRequest struct {
+	Method  string
+	URL     string
+	Header  map[string][]string
+	Body    []byte
+	Timeout time.Duration // 0 = the rest of the run's deadline
+}
+
+// OutboundResponse is the answer to an OutboundRequest.
+type OutboundResponse struct {
+	StatusCode int
+	Header     map[string][]string
+	Body       []byte
+}

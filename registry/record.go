@@ -1,0 +1,63 @@
+package registry
+
+import "time"
+
+// Auth types of a record.
+const (
+	AuthUser   = "user"
+	AuthBearer = "bearer"
+	AuthPublic = "public"
+)
+
+// Sync states reported for a record.
+const (
+	StateInSync = "in_sync"
+	StateToSync = "to_sync"
+)
+
+// Record is one endpoint: one route served by one exec mode. Its JSON form
+// is the admin API's and the app config's (SPEC §2).
+type Record struct {
+	// Name is the record's key: ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$.
+	Name string `json:"name"`
+	// Route is the absolute path pattern, with {param} segments and an
+	// optional trailing {rest...}.
+	Route string `json:"route"`
+	// RouteGroup is a free tag (at most 64 characters); handlers may serve
+	// only some groups. Default "".
+	RouteGroup string `json:"route_group,omitempty"`
+	// AuthType is user (default), bearer or public.
+	AuthType string `json:"auth_type,omitempty"`
+	// ExecAsUser names a configured user the program runs as; required
+	// when AuthType is public.
+	ExecAsUser string `json:"exec_as_user,omitempty"`
+	// AllowedRoles, when set, requires the caller to hold one of them.
+	AllowedRoles []string `json:"allowed_roles,omitempty"`
+	// RequestMethod is GET (default), POST, PUT or DELETE.
+	RequestMethod string `json:"request_method,omitempty"`
+	// RequestContentType is the required media type of the request body;
+	// required for POST and PUT.
+	RequestContentType string `json:"request_content_type,omitempty"`
+	// RequestContentSchema is a JSON Schema (JSON or YAML) for
+	// application/json or an XSD for application/xml; POST/PUT only.
+	RequestContentSchema string `json:"request_content_schema,omitempty"`
+	// ExecMode names the exec mode; default "code".
+	ExecMode string `json:"exec_mode,omitempty"`
+	// CodeSnippet is the Starlark program of exec mode code.
+	CodeSnippet string `json:"code_snippet,omitempty"`
+	// CORSOrigins are the browser origins allowed to call the endpoint
+	// ("*" allowed); empty means no CORS headers.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
+	// Active is false for an archived record; default true.
+	Active *bool `json:"active,omitempty"`
+
+	// SyncState is read-only: in_sync or to_sync.
+	SyncState string `json:"sync_state,omitempty"`
+	// Version is read-only: +1 on every change.
+	Version int64 `json:"version,omitempty"`
+	// UpdatedAt is read-only: the time of the last change.
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+// IsActive reports whether the record is served once published.
+func (r *Record) IsActive() bool { return r.Active == nil || *r.Active }

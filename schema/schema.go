@@ -1,0 +1,25 @@
+// Package schema validates request bodies: JSON Schema 2020-12 (written as
+// JSON or YAML) for application/json and XSD for application/xml, behind
+// one interface. It knows nothing of HTTP.
+package schema
+
+// Violation is one reason a body was refused, in the shape of SPEC §5.6.
+type Violation struct {
+	// Loc starts with "body", then the path segments (strings for object
+	// keys and element names, ints for array indexes).
+	Loc []any `json:"loc"`
+	// Msg is a human-readable message.
+	Msg string `json:"msg"`
+	// Type is the failing JSON Schema keyword, or json_invalid,
+	// xml_invalid or xml_schema.
+	Type string `json:"type"`
+}
+
+// Validator is a compiled schema. It is immutable and safe for concurrent
+// use; one Validator serves every request of a revision.
+type Validator interface {
+	// Validate checks body. For JSON it returns the parsed document
+	// (numbers as json.Number) so that callers need not parse it again;
+	// for XML parsed is nil. A valid body has no violations.
+	Validate(body []byte) (parsed any, violations []Violation)
+}
