@@ -1,21 +1,59 @@
 package endpoint
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/caddy-endpoint/endpoint/env"
 	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/schema"
+
+	"github.com/caddy-endpoint/endpoint/admin"
+	// the Caddyfile global option registers itself
+	_ "github.com/caddy-endpoint/endpoint/caddyfile"
+	// the built-in exec mode `code`
+	_ "github.com/caddy-endpoint/endpoint/snippet"
 )
 
 func init() {
 	caddy.RegisterModule(App{})
 }
 
+// Defaults of the app config.
+const (
+	DefaultSyncInterval = 5 * time.Second
+	DefaultMaxBodySize  = 1 << 20
+	DefaultMaxSteps     = 1_000_000
+	DefaultTimeout      = 5 * time.Second
+)
+
+// storagePrefix is where the app keeps its data in Caddy's storage.
+const storagePrefix = "endpoint"
+
+// shared holds the state that outlives a config reload: the registry (with
+// its compiled programs) and the log buffer. It lives in a caddy.UsagePool
+// keyed by the storage it reads.
+var shared = caddy.NewUsagePool()
+
+type sharedState struct {
+	reg  *registry.Registry
+	logs *logRing
+}
+
+func (s *sharedState) Destruct() error { return s.reg.Destruct() }
+
 // App is the `endpoint` app: it owns the registry of endpoint records, the
 // users, the secrets and the limits that every `endpoint` handler shares.
 type App struct {
 	// SyncInterval is how often the registry re-reads the storage to pick up
-	// a revision published by another instance. Default: 5s.
+	// a revision published by another instance that shares it. Default: 5s.
 	SyncInterval caddy.Duration `json:"sync_interval,omitempty"`
 
 	// MaxBodySize is the largest request body, in bytes, an endpoint
@@ -25,26 +63,39 @@ type App struct {
 	// MaxSteps is the Starlark step budget of one request. Default: 1000000.
 	MaxSteps uint64 `json:"max_steps,omitempty"`
 
-	// Timeout is the time limit of one snippet run. Default: 5s.
+	// Timeout is the time limit of one snippet run; past it the request
+	// gets 503. Default: 5s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
 	// Users are the identities callers authenticate as and snippets run
 	// as, by name.
 	Users map[string]*User `json:"users,omitempty"`
 
-	// Secrets are named values snippets may read with env.secret(); Caddy
-	// placeholders such as {env.NAME} are expanded at provision.
+	// Secrets are named values snippets may read with env.secret() when
+	// granted; Caddy placeholders such as {env.NAME} are expanded at
+	// provision.
 	Secrets map[string]string `json:"secrets,omitempty"`
 
 	// Endpoints are records declared in the config: live as soon as the
 	// config loads, part of every revision and read-only through the admin
 	// API.
 	Endpoints []*DeclaredEndpoint `json:"endpoints,omitempty"`
+
+	ctx       caddy.Context
+	logger    *zap.Logger
+	snipLog   *zap.Logger
+	poolKey   string
+	state     *sharedState
+	env       *env.Service
+	auth      *authenticator
+	metrics   *metrics
+	execModes map[string]registry.ExecMode
+	stop      context.CancelFunc
 }
 
 // User is a configured identity.
 type User struct {
-	// Password is a bcrypt hash for HTTP Basic authentication.
+	// Password is a bcrypt hash, checked for HTTP Basic authentication.
 	Password string `json:"password,omitempty"`
 	// TokenHash is "sha256:<hex>" of the user's Bearer token.
 	TokenHash string `json:"token_hash,omitempty"`
@@ -73,3 +124,228 @@ func (App) CaddyModule() caddy.ModuleInfo {
 		New: func() caddy.Module { return new(App) },
 	}
 }
+
+// Provision sets defaults, checks users and grants, loads the exec modes and
+// the declared endpoints, and attaches the shared registry.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
+	a.logger = ctx.Logger()
+	a.snipLog = caddy.Log().Named("endpoint.snippet")
+	if a.SyncInterval <= 0 {
+		a.SyncInterval = caddy.Duration(DefaultSyncInterval)
+	}
+	if a.MaxBodySize <= 0 {
+		a.MaxBodySize = DefaultMaxBodySize
+	}
+	if a.MaxSteps == 0 {
+		a.MaxSteps = DefaultMaxSteps
+	}
+	if a.Timeout <= 0 {
+		a.Timeout = caddy.Duration(DefaultTimeout)
+	}
+
+	repl := caddy.NewReplacer()
+	secrets := make(map[string]string, len(a.Secrets))
+	for name, v := range a.Secrets {
+		secrets[name] = repl.ReplaceKnown(v, "")
+	}
+	for name, u := range a.Users {
+		if u == nil {
+			return fmt.Errorf("user %q: empty definition", name)
+		}
+		if err := env.ValidateGrants(name, u.Grants, secrets); err != nil {
+			return err
+		}
+	}
+	auth, err := newAuthenticator(a.Users)
+	if err != nil {
+		return err
+	}
+	a.auth = auth
+
+	if err := a.loadExecModes(ctx); err != nil {
+		return err
+	}
+	declared, err := a.loadDeclared()
+	if err != nil {
+		return err
+	}
+
+	a.env, err = env.New(env.Config{
+		Storage: ctx.Storage(),
+		Prefix:  storagePrefix + "/store",
+		Secrets: secrets,
+		Logger:  a.logger.Named("env"),
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the snippet environment: %v", err)
+	}
+
+	a.metrics, err = newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
+	}
+
+	opts := registry.Options{
+		Storage:       ctx.Storage(),
+		Prefix:        storagePrefix,
+		ExecModes:     a.execModes,
+		CompileSchema: schema.Compile,
+		UserExists: func(name string) bool {
+			_, ok := a.Users[name]
+			return ok
+		},
+		Declared: declared,
+		Logger:   a.logger.Named("registry"),
+	}
+	a.poolKey = "registry:" + storageKey(ctx.Storage())
+	val, loaded, err := shared.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
+		reg, err := registry.New(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &sharedState{reg: reg, logs: newLogRing(logRingSize)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("loading the endpoint registry: %v", err)
+	}
+	a.state = val.(*sharedState)
+	if loaded {
+		if err := a.state.reg.Configure(ctx, opts); err != nil {
+			return fmt.Errorf("applying the config to the endpoint registry: %v", err)
+		}
+	}
+	return nil
+}
+
+// storageKey names a storage so that two configs on the same storage share
+// one registry.
+func storageKey(s any) string {
+	if st, ok := s.(fmt.Stringer); ok {
+		return fmt.Sprintf("%T:%s", s, st.String())
+	}
+	return fmt.Sprintf("%T:%+v", s, s)
+}
+
+// loadExecModes instantiates every module of the namespace
+// endpoint.exec_modes.
+func (a *App) loadExecModes(ctx caddy.Context) error {
+	a.execModes = make(map[string]registry.ExecMode)
+	for _, info := range caddy.GetModules("endpoint.exec_modes") {
+		mod, err := ctx.LoadModuleByID(string(info.ID), json.RawMessage("{}"))
+		if err != nil {
+			return fmt.Errorf("loading exec mode %s: %v", info.ID, err)
+		}
+		mode, ok := mod.(registry.ExecMode)
+		if !ok {
+			return fmt.Errorf("exec mode %s does not implement registry.ExecMode", info.ID)
+		}
+		a.execModes[info.ID.Name()] = mode
+	}
+	return nil
+}
+
+// loadDeclared reads the code and schema files of the declared endpoints.
+func (a *App) loadDeclared() ([]registry.Record, error) {
+	out := make([]registry.Record, 0, len(a.Endpoints))
+	for i, d := range a.Endpoints {
+		if d == nil {
+			return nil, fmt.Errorf("endpoints[%d]: empty definition", i)
+		}
+		rec := d.Record
+		rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
+		if d.CodeFile != "" {
+			if rec.CodeSnippet != "" {
+				return nil, fmt.Errorf("endpoint %q: both code_snippet and code_file are set", rec.Name)
+			}
+			b, err := os.ReadFile(d.CodeFile)
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %q: reading code_file: %v", rec.Name, err)
+			}
+			rec.CodeSnippet = string(b)
+		}
+		if d.SchemaFile != "" {
+			if rec.RequestContentSchema != "" {
+				return nil, fmt.Errorf("endpoint %q: both request_content_schema and schema_file are set", rec.Name)
+			}
+			b, err := os.ReadFile(d.SchemaFile)
+			if err != nil {
+				return nil, fmt.Errorf("endpoint %q: reading schema_file: %v", rec.Name, err)
+			}
+			rec.RequestContentSchema = string(b)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// Validate checks the invariants of the provisioned config.
+func (a *App) Validate() error {
+	for name := range a.Users {
+		if strings.TrimSpace(name) == "" {
+			return fmt.Errorf("a user has an empty name")
+		}
+	}
+	for name := range a.Secrets {
+		if strings.TrimSpace(name) == "" {
+			return fmt.Errorf("a secret has an empty name")
+		}
+	}
+	return nil
+}
+
+// Start begins polling the storage for revisions published elsewhere.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	go a.poll(ctx, time.Duration(a.SyncInterval))
+	return nil
+}
+
+func (a *App) poll(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			changed, err := a.state.reg.Refresh(ctx)
+			if err != nil {
+				a.logger.Warn("reading published revisions from storage", zap.Error(err))
+			} else if changed {
+				a.logger.Info("published revision loaded from storage", zap.Int64("revision", a.state.reg.Live().Revision()))
+			}
+		}
+	}
+}
+
+// Stop ends the storage polling.
+func (a *App) Stop() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	return nil
+}
+
+// Cleanup releases the shared registry; it tolerates a half-provisioned app.
+func (a *App) Cleanup() error {
+	if a.state != nil {
+		if _, err := shared.Delete(a.poolKey); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Registry gives the admin API the shared registry.
+func (a *App) Registry() *registry.Registry { return a.state.reg }
+
+// Interface guards
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+	_ admin.Backend      = (*App)(nil)
+)

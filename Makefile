@@ -1,0 +1,61 @@
+# caddy-endpoint: `make run` starts Caddy with the demo config, `make test`
+# runs every suite. Both install what they need first.
+
+SHELL      := /bin/bash
+GO         ?= go
+BIN        := bin/caddy
+APT_PKGS   := libxml2-dev pkg-config gcc
+UNIT_PKGS  := . ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/
+XCADDY     := $(shell $(GO) env GOPATH)/bin/xcaddy
+
+.PHONY: all deps build run test unit cgo-free integration xcaddy-check lint bench clean
+
+all: build
+
+# deps installs the system packages the cgo build needs (libxml2 for XSD).
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl/)"; exit 1; }
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/caddy
+
+# run starts Caddy on the demo config: endpoints on 127.0.0.1:8080, admin API
+# on localhost:2019, data (drafts, revisions, store) under ./.data.
+run: build
+	cd demo && ../$(BIN) run --config Caddyfile --adapter caddyfile
+
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit: deps
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+# cgo-free runs the schema corpus and the integration suite on the pure-Go
+# XSD backend (helium), as a plain `CGO_ENABLED=0 xcaddy build` would ship.
+cgo-free: deps
+	CGO_ENABLED=0 $(GO) test -count=1 ./schema/
+
+integration: deps
+	$(GO) test -p 1 -count=1 -timeout 20m ./tests/
+
+$(XCADDY):
+	$(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
+
+xcaddy-check: deps $(XCADDY)
+	XCADDY=$(XCADDY) bash scripts/xcaddy-check.sh
+
+test: lint unit cgo-free integration xcaddy-check
+	@echo "make test: all suites passed"
+
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf bin demo/.data

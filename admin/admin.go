@@ -1,0 +1,388 @@
+// Package admin is the admin API module `admin.api.endpoint`: routes under
+// /endpoint/ on Caddy's admin listener. It turns HTTP into registry calls
+// and their results into JSON; the decisions live in the registry.
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/snippet"
+)
+
+func init() {
+	caddy.RegisterModule(API{})
+}
+
+// MaxPayload is the largest admin request body accepted (413 beyond).
+const MaxPayload = 1 << 20
+
+// Backend is what the `endpoint` app offers the admin API.
+type Backend interface {
+	// Registry is the shared registry of drafts and revisions.
+	Registry() *registry.Registry
+	// LogLines returns the buffered snippet log lines of one endpoint (or
+	// all with name ""), oldest first.
+	LogLines(name string) any
+	// DryRun runs the draft name against the request described by body
+	// (JSON) without touching anything live.
+	DryRun(ctx context.Context, name string, body []byte) (any, error)
+	// OpenAPI describes the live endpoints as an OpenAPI 3.1 document.
+	OpenAPI() any
+}
+
+// API is the admin API module.
+type API struct {
+	ctx caddy.Context
+	mux *http.ServeMux
+}
+
+// CaddyModule returns the Caddy module information.
+func (API) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "admin.api.endpoint",
+		New: func() caddy.Module { return new(API) },
+	}
+}
+
+// Provision keeps the context, through which the app is found per request
+// (the admin server is provisioned before the apps).
+func (a *API) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
+	a.mux = http.NewServeMux()
+	for pattern, methods := range a.table() {
+		a.mux.Handle(pattern, methods)
+	}
+	return nil
+}
+
+// Routes returns the one admin route of the module: every path under
+// /endpoint/ is dispatched by the module's own table so that unknown paths
+// and methods get JSON errors too.
+func (a *API) Routes() []caddy.AdminRoute {
+	return []caddy.AdminRoute{{Pattern: "/endpoint/", Handler: caddy.AdminHandlerFunc(a.serve)}}
+}
+
+// handlerFunc answers one admin call.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, b Backend) error
+
+// methods dispatches one path by method, with 405 and Allow otherwise.
+type methods map[string]handlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// reached only through API.serve, which puts the backend in the context
+	b := r.Context().Value(backendKey{}).(Backend)
+	h, ok := m[r.Method]
+	if !ok {
+		allow := make([]string, 0, len(m))
+		for _, verb := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if _, ok := m[verb]; ok {
+				allow = append(allow, verb)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		setErr(r, apiErr(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	setErr(r, h(w, r, b))
+}
+
+type backendKey struct{}
+type errSlotKey struct{}
+
+func setErr(r *http.Request, err error) {
+	if slot, ok := r.Context().Value(errSlotKey{}).(*error); ok {
+		*slot = err
+	}
+}
+
+func (a *API) table() map[string]http.Handler {
+	return map[string]http.Handler{
+		"/endpoint/endpoints": methods{
+			http.MethodGet:  listEndpoints,
+			http.MethodPost: createEndpoint,
+		},
+		"/endpoint/endpoints/{name}": methods{
+			http.MethodGet:    getEndpoint,
+			http.MethodPut:    putEndpoint,
+			http.MethodPatch:  patchEndpoint,
+			http.MethodDelete: deleteEndpoint,
+		},
+		"/endpoint/endpoints/{name}/test": methods{http.MethodPost: testEndpoint},
+		"/endpoint/sync": methods{
+			http.MethodGet:  syncStatus,
+			http.MethodPost: syncNow,
+		},
+		"/endpoint/revisions":    methods{http.MethodGet: listRevisions},
+		"/endpoint/rollback":     methods{http.MethodPost: rollback},
+		"/endpoint/help":         methods{http.MethodGet: help},
+		"/endpoint/logs":         methods{http.MethodGet: logs},
+		"/endpoint/openapi.json": methods{http.MethodGet: openAPI},
+		"/endpoint/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			setErr(r, apiErr(http.StatusNotFound, "no admin route %s", r.URL.Path))
+		}),
+	}
+}
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
+	app, err := a.ctx.AppIfConfigured("endpoint")
+	if err != nil {
+		return apiErr(http.StatusServiceUnavailable, "the endpoint app is not configured")
+	}
+	b, ok := app.(Backend)
+	if !ok {
+		return apiErr(http.StatusInternalServerError, "the endpoint app does not serve the admin API")
+	}
+	var handlerErr error
+	ctx := context.WithValue(r.Context(), backendKey{}, b)
+	ctx = context.WithValue(ctx, errSlotKey{}, &handlerErr)
+	a.mux.ServeHTTP(w, r.WithContext(ctx))
+	return handlerErr
+}
+
+// apiErr is a caddy.APIError with a formatted message.
+func apiErr(status int, format string, args ...any) error {
+	return caddy.APIError{HTTPStatus: status, Err: fmt.Errorf(format, args...)}
+}
+
+// registryErr maps a registry error to its status; errors with details
+// are written with them.
+func registryErr(w http.ResponseWriter, err error) error {
+	var re *registry.Error
+	if !errors.As(err, &re) {
+		return apiErr(http.StatusInternalServerError, "%v", err)
+	}
+	status := map[registry.Kind]int{
+		registry.KindInvalid:  http.StatusBadRequest,
+		registry.KindNotFound: http.StatusNotFound,
+		registry.KindExists:   http.StatusConflict,
+		registry.KindReadOnly: http.StatusConflict,
+		registry.KindStale:    http.StatusPreconditionFailed,
+	}[re.Kind]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if len(re.Details) == 0 {
+		return caddy.APIError{HTTPStatus: status, Err: re, Message: re.Message}
+	}
+	writeJSON(w, status, struct {
+		Error   string            `json:"error"`
+		Details []registry.Detail `json:"details"`
+	}{re.Message, re.Details})
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// readJSON reads a write's body: it must be JSON (the CSRF barrier Caddy's
+// /config/ uses) and at most MaxPayload bytes.
+func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ok := mt == "application/json"
+	for _, t := range alsoAccepted {
+		ok = ok || mt == t
+	}
+	if !ok {
+		return nil, apiErr(http.StatusUnsupportedMediaType, "the request body must be application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxPayload))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, apiErr(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", MaxPayload)
+		}
+		return nil, apiErr(http.StatusBadRequest, "reading the request body: %v", err)
+	}
+	return body, nil
+}
+
+func listEndpoints(w http.ResponseWriter, r *http.Request, b Backend) error {
+	q := r.URL.Query()
+	var f registry.Filter
+	if q.Has("route_group") {
+		g := q.Get("route_group")
+		f.RouteGroup = &g
+	}
+	f.SyncState = q.Get("sync_state")
+	if q.Has("active") {
+		active, err := strconv.ParseBool(q.Get("active"))
+		if err != nil {
+			return apiErr(http.StatusBadRequest, "active must be true or false")
+		}
+		f.Active = &active
+	}
+	recs := b.Registry().List(f)
+	if recs == nil {
+		recs = []registry.Record{}
+	}
+	writeJSON(w, http.StatusOK, recs)
+	return nil
+}
+
+func createEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+	body, err := readJSON(r)
+	if err != nil {
+		return err
+	}
+	rec, err := b.Registry().Create(r.Context(), body)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	w.Header().Set("ETag", registry.ETag(rec))
+	w.Header().Set("Location", "/endpoint/endpoints/"+rec.Name)
+	writeJSON(w, http.StatusCreated, rec)
+	return nil
+}
+
+func getEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+	rec, err := b.Registry().Get(r.PathValue("name"))
+	if err != nil {
+		return registryErr(w, err)
+	}
+	w.Header().Set("ETag", registry.ETag(rec))
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func putEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+	body, err := readJSON(r)
+	if err != nil {
+		return err
+	}
+	rec, created, err := b.Registry().Put(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	if err != nil {
+		return registryErr(w, err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("ETag", registry.ETag(rec))
+	writeJSON(w, status, rec)
+	return nil
+}
+
+func patchEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+	body, err := readJSON(r, "application/merge-patch+json")
+	if err != nil {
+		return err
+	}
+	rec, err := b.Registry().Patch(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	if err != nil {
+		return registryErr(w, err)
+	}
+	w.Header().Set("ETag", registry.ETag(rec))
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func deleteEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+	if err := b.Registry().Delete(r.Context(), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
+		return registryErr(w, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func testEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+	body, err := readJSON(r)
+	if err != nil {
+		return err
+	}
+	out, err := b.DryRun(r.Context(), r.PathValue("name"), body)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func syncStatus(w http.ResponseWriter, r *http.Request, b Backend) error {
+	writeJSON(w, http.StatusOK, b.Registry().Status())
+	return nil
+}
+
+func syncNow(w http.ResponseWriter, r *http.Request, b Backend) error {
+	if _, err := readJSON(r); err != nil {
+		return err
+	}
+	res, err := b.Registry().Sync(r.Context())
+	if err != nil {
+		return registryErr(w, err)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func listRevisions(w http.ResponseWriter, r *http.Request, b Backend) error {
+	revs := b.Registry().Revisions()
+	if revs == nil {
+		revs = []registry.RevisionInfo{}
+	}
+	writeJSON(w, http.StatusOK, revs)
+	return nil
+}
+
+func rollback(w http.ResponseWriter, r *http.Request, b Backend) error {
+	body, err := readJSON(r)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Revision int64 `json:"revision"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return apiErr(http.StatusBadRequest, "decoding the rollback request: %v", err)
+	}
+	if req.Revision <= 0 {
+		return apiErr(http.StatusBadRequest, "revision must be a positive integer")
+	}
+	res, err := b.Registry().Rollback(r.Context(), req.Revision)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func help(w http.ResponseWriter, r *http.Request, b Backend) error {
+	writeJSON(w, http.StatusOK, snippet.Help())
+	return nil
+}
+
+func logs(w http.ResponseWriter, r *http.Request, b Backend) error {
+	writeJSON(w, http.StatusOK, b.LogLines(r.URL.Query().Get("endpoint")))
+	return nil
+}
+
+func openAPI(w http.ResponseWriter, r *http.Request, b Backend) error {
+	writeJSON(w, http.StatusOK, b.OpenAPI())
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.AdminRouter = (*API)(nil)
+	_ caddy.Provisioner = (*API)(nil)
+)

@@ -1,0 +1,141 @@
+package endpoint
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+// authUser is a configured user prepared for the request path.
+type authUser struct {
+	name     string
+	password []byte // bcrypt hash, nil when unset
+	token    []byte // sha256 of the token, nil when unset
+	roles    map[string]struct{}
+	identity registry.Identity
+	grants   *env.Grants
+}
+
+// authenticator checks the credentials of SPEC §5.3 against the users.
+type authenticator struct {
+	users map[string]*authUser
+	// tokens lists the users that have a token, scanned in constant time.
+	tokens []*authUser
+}
+
+// dummyHash keeps the time of a Basic check for an unknown user close to
+// that of a known one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("caddy-endpoint"), bcrypt.MinCost)
+
+func newAuthenticator(users map[string]*User) (*authenticator, error) {
+	a := &authenticator{users: make(map[string]*authUser, len(users))}
+	for name, u := range users {
+		au := &authUser{
+			name:     name,
+			roles:    make(map[string]struct{}, len(u.Roles)),
+			identity: registry.Identity{Name: name, Roles: append([]string(nil), u.Roles...)},
+			grants:   u.Grants,
+		}
+		for _, r := range u.Roles {
+			au.roles[r] = struct{}{}
+		}
+		if u.Password != "" {
+			if _, err := bcrypt.Cost([]byte(u.Password)); err != nil {
+				return nil, fmt.Errorf("user %q: password must be a bcrypt hash: %v", name, err)
+			}
+			au.password = []byte(u.Password)
+		}
+		if u.TokenHash != "" {
+			hexSum, ok := strings.CutPrefix(u.TokenHash, "sha256:")
+			sum, err := hex.DecodeString(hexSum)
+			if !ok || err != nil || len(sum) != sha256.Size {
+				return nil, fmt.Errorf("user %q: token_hash must be \"sha256:\" followed by 64 hex digits", name)
+			}
+			au.token = sum
+			a.tokens = append(a.tokens, au)
+		}
+		a.users[name] = au
+	}
+	return a, nil
+}
+
+// authResult is the outcome of a credential check.
+type authResult int
+
+const (
+	authNone authResult = iota // no credentials of an accepted kind
+	authOK
+	authBad // credentials given but wrong
+)
+
+// basic checks HTTP Basic credentials against the users' bcrypt hashes.
+func (a *authenticator) basic(name, password string) (*authUser, authResult) {
+	u := a.users[name]
+	if u == nil || u.password == nil {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, authBad
+	}
+	if bcrypt.CompareHashAndPassword(u.password, []byte(password)) != nil {
+		return nil, authBad
+	}
+	return u, authOK
+}
+
+// bearer finds the user whose token hash matches, comparing every hash in
+// constant time.
+func (a *authenticator) bearer(token string) (*authUser, authResult) {
+	sum := sha256.Sum256([]byte(token))
+	var found *authUser
+	for _, u := range a.tokens {
+		if subtle.ConstantTimeCompare(sum[:], u.token) == 1 {
+			found = u
+		}
+	}
+	if found == nil {
+		return nil, authBad
+	}
+	return found, authOK
+}
+
+// fromRequest reads the Authorization header: Basic (unless bearerOnly)
+// or Bearer.
+func (a *authenticator) fromRequest(r *http.Request, bearerOnly bool) (*authUser, authResult) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, authNone
+	}
+	scheme, cred, _ := strings.Cut(h, " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		if cred == "" {
+			return nil, authBad
+		}
+		return a.bearer(cred)
+	case strings.EqualFold(scheme, "Basic") && !bearerOnly:
+		name, pass, ok := r.BasicAuth()
+		if !ok {
+			return nil, authBad
+		}
+		return a.basic(name, pass)
+	}
+	return nil, authNone
+}
+
+// hasAnyRole reports whether the user holds one of roles.
+func (u *authUser) hasAnyRole(roles []string) bool {
+	for _, r := range roles {
+		if _, ok := u.roles[r]; ok {
+			return true
+		}
+	}
+	return false
+}

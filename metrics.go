@@ -1,0 +1,58 @@
+package endpoint
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the per-endpoint series on Caddy's admin /metrics.
+type metrics struct {
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	steps      *prometheus.HistogramVec
+	limits     *prometheus.CounterVec
+	rejections *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	const ns, sub = "caddy", "endpoint"
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Help: "Requests served by endpoint and status class.",
+		}, []string{"endpoint", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
+			Help:    "Time to serve a request, by endpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"endpoint"}),
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "snippet_steps",
+			Help:    "Starlark execution steps used per run, by endpoint.",
+			Buckets: prometheus.ExponentialBuckets(10, 10, 7),
+		}, []string{"endpoint"}),
+		limits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "snippet_limit_failures_total",
+			Help: "Snippet runs stopped by the step budget or the time limit, by endpoint and kind.",
+		}, []string{"endpoint", "kind"}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "schema_rejections_total",
+			Help: "Request bodies refused by the endpoint's schema, by endpoint.",
+		}, []string{"endpoint"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// statusClass turns 404 into "4xx".
+func statusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code/100) + "xx"
+}

@@ -1,0 +1,91 @@
+package endpoint
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/schema"
+)
+
+// wildcard matches a route's {name} or {name...} segment.
+var wildcard = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
+
+// OpenAPI describes the live endpoints as an OpenAPI 3.1 document: paths,
+// methods, path parameters, body schemas and auth.
+func (a *App) OpenAPI() any {
+	paths := map[string]map[string]any{}
+	for _, e := range a.state.reg.Published() {
+		rec := e.Record
+		if !rec.IsActive() {
+			continue
+		}
+		path := wildcard.ReplaceAllString(rec.Route, "{$1}")
+		op := map[string]any{
+			"operationId": rec.Name,
+			"responses": map[string]any{
+				"default": map[string]any{"description": "the snippet's answer"},
+			},
+		}
+		if rec.RouteGroup != "" {
+			op["tags"] = []string{rec.RouteGroup}
+		}
+		var params []any
+		for _, m := range wildcard.FindAllStringSubmatch(rec.Route, -1) {
+			params = append(params, map[string]any{
+				"name": m[1], "in": "path", "required": true,
+				"schema": map[string]any{"type": "string"},
+			})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rec.RequestContentType != "" {
+			media := map[string]any{}
+			if rec.RequestContentSchema != "" {
+				if rec.RequestContentType == "application/json" {
+					if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
+						media["schema"] = doc
+					}
+				} else {
+					media["schema"] = map[string]any{"type": "string", "description": "validated against the endpoint's XSD"}
+				}
+			}
+			op["requestBody"] = map[string]any{
+				"required": true,
+				"content":  map[string]any{rec.RequestContentType: media},
+			}
+		}
+		switch rec.AuthType {
+		case registry.AuthPublic:
+			op["security"] = []any{}
+		case registry.AuthBearer:
+			op["security"] = []any{map[string]any{"bearerAuth": []string{}}}
+		default:
+			op["security"] = []any{map[string]any{"basicAuth": []string{}}, map[string]any{"bearerAuth": []string{}}}
+		}
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(rec.RequestMethod)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":   "caddy-endpoint live endpoints",
+			"version": revisionLabel(a.state.reg.Live().Revision()),
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"basicAuth":  map[string]any{"type": "http", "scheme": "basic"},
+				"bearerAuth": map[string]any{"type": "http", "scheme": "bearer"},
+			},
+		},
+	}
+}
+
+func revisionLabel(rev int64) string {
+	return "revision " + strconv.FormatInt(rev, 10)
+}
