@@ -301,3 +301,16 @@ func (p *caddyProc) get(path string, headers ...string) answer {
 	p.t.Helper()
 	return do(p.t, "GET", p.HTTP+path, nil, headers...)
 }
+
+// waitFor polls cond for up to 10 seconds: for things that happen
+// asynchronously (storage polling), not a timing assertion.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("condition not met within 10s")
+}

@@ -1,0 +1,89 @@
+package tests
+
+import (
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestSnippetFailures: runaway code and bad results answer as SPEC §5
+// says, with no code or secret in the answer, while other endpoints keep
+// serving.
+func TestSnippetFailures(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		max_steps 100000
+		timeout 1s`})
+	for _, r := range []map[string]any{
+		publicRecord("ok", "/ok", `result = {"payload": "ok"}`),
+		publicRecord("spin", "/spin", "n = 0\nwhile True:\n    n += 1\nresult = {}"),
+		publicRecord("notdict", "/notdict", `result = [1, 2]`),
+		publicRecord("noresult", "/noresult", `x = 1`),
+		publicRecord("crash", "/crash", "secret_token = 'hunter2'\nresult = {'payload': 1 // 0}"),
+		publicRecord("notfound", "/notfound", `NotFound("no such order")`),
+		publicRecord("badreq", "/badreq", `BadRequest("missing field x")`),
+		publicRecord("forbidden", "/forbidden", `Forbidden("not yours")`),
+		publicRecord("unauth", "/unauth", `Unauthorized("who are you")`),
+		publicRecord("usererr", "/usererr", `UserError("nope")`),
+		publicRecord("valerr", "/valerr", `ValidationError("bad value")`),
+		publicRecord("response", "/response", `result = {"response": Response("plain", status_code=418, headers={"X-A": "b"})}`),
+		publicRecord("recursion", "/recursion", "def f(n):\n    return f(n)\nresult = {'payload': f(1)}"),
+	} {
+		c.create(r)
+	}
+	c.sync()
+
+	// run the runaway loops while the other endpoint keeps answering
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if a := c.get("/spin"); a.Status != 500 || !strings.Contains(string(a.Body), "step") {
+				t.Errorf("runaway: %s", a)
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		expect(t, c.get("/ok"), 200)
+	}
+	wg.Wait()
+
+	for path, want := range map[string]int{
+		"/notdict": 500, "/noresult": 500, "/crash": 500, "/recursion": 500,
+		"/notfound": 404, "/badreq": 400, "/forbidden": 403, "/unauth": 401,
+		"/usererr": 400, "/valerr": 400, "/response": 418,
+	} {
+		a := c.get(path)
+		if a.Status != want {
+			t.Errorf("%s: want %d, got %s", path, want, a)
+		}
+		if strings.Contains(string(a.Body), "hunter2") || strings.Contains(string(a.Body), "1 // 0") {
+			t.Errorf("%s leaks code: %s", path, a.Body)
+		}
+	}
+	if a := c.get("/notfound"); a.JSON(t)["error"] != "no such order" {
+		t.Errorf("user error message: %s", a)
+	}
+	if a := c.get("/response"); string(a.Body) != "plain" || a.Header.Get("X-A") != "b" || !strings.HasPrefix(a.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("Response(): %s %v", a, a.Header)
+	}
+	// the full error goes to the log with the endpoint name
+	if logs := c.Logs(); !strings.Contains(logs, `"endpoint":"crash"`) {
+		t.Errorf("crash not logged with its endpoint name")
+	}
+}
+
+// TestSnippetTimeout: a snippet past its time limit answers 503.
+func TestSnippetTimeout(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		max_steps 1000000000000
+		timeout 300ms`})
+	c.create(publicRecord("slow", "/slow", "while True:\n    pass\nresult = {}"))
+	c.create(publicRecord("ok", "/ok", `result = {"payload": "ok"}`))
+	c.sync()
+	a := c.get("/slow")
+	if a.Status != 503 || a.JSON(t)["error"] == "" {
+		t.Fatalf("timeout: %s", a)
+	}
+	expect(t, c.get("/ok"), 200)
+}
