@@ -1,0 +1,241 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/caddy-endpoint/endpoint/schema"
+)
+
+// config is what the registry takes from the Caddy config; it is replaced
+// whole by Configure.
+type config struct {
+	execModes     map[string]ExecMode
+	compileSchema func(contentType, source string) (schema.Validator, error)
+	userExists    func(name string) bool
+	// declared are the config's records by name, and their entries.
+	declared        map[string]*Record
+	declaredEntries []*Entry
+}
+
+// cache keeps compiled programs and schemas by content hash, so that a
+// config reload or a sync does not recompile what did not change.
+type cache struct {
+	mu       sync.Mutex
+	programs map[string]Program
+	schemas  map[string]schema.Validator
+	keys     map[*Record]string
+}
+
+func newCache() *cache {
+	return &cache{
+		programs: make(map[string]Program),
+		schemas:  make(map[string]schema.Validator),
+		keys:     make(map[*Record]string),
+	}
+}
+
+// contentKey hashes what a record says, read-only fields left out.
+func contentKey(rec *Record) string {
+	c := *rec
+	c.SyncState, c.Version, c.UpdatedAt = "", 0, nil
+	data, _ := json.Marshal(&c)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func schemaKey(contentType, source string) string {
+	h := sha256.New()
+	h.Write([]byte(contentType))
+	h.Write([]byte{0})
+	h.Write([]byte(source))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// sameContent reports whether two records say the same thing.
+func sameContent(a, b *Record) bool { return contentKey(a) == contentKey(b) }
+
+func (c *cache) programKey(rec *Record) string {
+	c.mu.Lock()
+	k, ok := c.keys[rec]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = contentKey(rec)
+	c.mu.Lock()
+	c.keys[rec] = k
+	c.mu.Unlock()
+	return k
+}
+
+// retain drops every compiled artefact not used by recs.
+func (c *cache) retain(recs []*Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	programs := make(map[string]Program, len(recs))
+	schemas := make(map[string]schema.Validator)
+	keys := make(map[*Record]string, len(recs))
+	for _, rec := range recs {
+		k, ok := c.keys[rec]
+		if !ok {
+			continue
+		}
+		keys[rec] = k
+		if p, ok := c.programs[k]; ok {
+			programs[k] = p
+		}
+		if rec.RequestContentSchema != "" {
+			sk := schemaKey(rec.RequestContentType, rec.RequestContentSchema)
+			if v, ok := c.schemas[sk]; ok {
+				schemas[sk] = v
+			}
+		}
+	}
+	c.programs, c.schemas, c.keys = programs, schemas, keys
+}
+
+// compile prepares rec for serving: its program and its schema, from the
+// cache when their source did not change. Failures are returned as details
+// of the fields at fault.
+func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
+	var ds []Detail
+	var prog Program
+	mode, ok := cfg.execModes[rec.ExecMode]
+	switch {
+	case !ok:
+		ds = append(ds, Detail{Field: "exec_mode", Message: fmt.Sprintf("%q is not a registered exec mode", rec.ExecMode)})
+	case rec.ExecMode == "code" && strings.TrimSpace(rec.CodeSnippet) == "":
+		ds = append(ds, Detail{Field: "code_snippet", Message: "is required when exec_mode is code"})
+	default:
+		k := c.programKey(rec)
+		c.mu.Lock()
+		prog = c.programs[k]
+		c.mu.Unlock()
+		if prog == nil {
+			p, err := mode.Compile(rec)
+			switch {
+			case err != nil:
+				field := "code_snippet"
+				if rec.CodeSnippet == "" {
+					field = "exec_mode"
+				}
+				ds = append(ds, Detail{Field: field, Message: err.Error()})
+			case p == nil:
+				ds = append(ds, Detail{Field: "exec_mode", Message: fmt.Sprintf("exec mode %q compiled no program", rec.ExecMode)})
+			default:
+				prog = p
+				c.mu.Lock()
+				c.programs[k] = p
+				c.mu.Unlock()
+			}
+		}
+	}
+	var val schema.Validator
+	if rec.RequestContentSchema != "" {
+		sk := schemaKey(rec.RequestContentType, rec.RequestContentSchema)
+		c.mu.Lock()
+		val = c.schemas[sk]
+		c.mu.Unlock()
+		if val == nil {
+			var err error
+			if cfg.compileSchema == nil {
+				err = fmt.Errorf("schemas are not supported by this server")
+			} else {
+				val, err = cfg.compileSchema(rec.RequestContentType, rec.RequestContentSchema)
+			}
+			if err == nil && val == nil {
+				err = fmt.Errorf("the schema compiled to nothing")
+			}
+			if err != nil {
+				val = nil
+				ds = append(ds, Detail{Field: "request_content_schema", Message: err.Error()})
+			} else {
+				c.mu.Lock()
+				c.schemas[sk] = val
+				c.mu.Unlock()
+			}
+		}
+	}
+	if len(ds) > 0 || prog == nil {
+		return nil, ds
+	}
+	return newEntry(rec, prog, val, declared), nil
+}
+
+// check validates and compiles one record: every rule of SPEC §2 but
+// route conflicts.
+func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
+	ds := cfg.checkFields(rec)
+	e, cds := c.compile(cfg, rec, declared)
+	for _, d := range cds {
+		if !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) > 0 {
+		return nil, ds
+	}
+	return e, nil
+}
+
+// routed is an active record with its parsed route.
+type routed struct {
+	rec *Record
+	pat *pattern
+}
+
+func routedOf(recs []*Record) []routed {
+	out := make([]routed, 0, len(recs))
+	for _, rec := range recs {
+		if p, probs := parsePattern(rec.Route); len(probs) == 0 {
+			out = append(out, routed{rec, p})
+		}
+	}
+	return out
+}
+
+// conflict says why a cannot be served next to b, or "" when both can.
+func conflict(a, b routed) string {
+	rec, other := a.rec, b.rec
+	if rec.Route == other.Route {
+		if rec.RequestMethod == other.RequestMethod {
+			return fmt.Sprintf("%s %s is already served by %q", rec.RequestMethod, rec.Route, other.Name)
+		}
+		return ""
+	}
+	switch compare(a.pat, b.pat) {
+	case equivalent:
+		return fmt.Sprintf("matches the same paths as %s of %q", other.Route, other.Name)
+	case overlaps:
+		return fmt.Sprintf("overlaps %s of %q and neither is more specific", other.Route, other.Name)
+	}
+	return ""
+}
+
+// conflicts lists the route conflicts within recs, one detail per record
+// at fault (the later one by name).
+func conflicts(recs []*Record) []Detail {
+	sorted := routedOf(recs)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rec.Name < sorted[j].rec.Name })
+	var ds []Detail
+	for i, a := range sorted {
+		for _, b := range sorted[:i] {
+			if msg := conflict(a, b); msg != "" {
+				ds = append(ds, Detail{Name: a.rec.Name, Field: "route", Message: msg})
+			}
+		}
+	}
+	return ds
+}
+
+func zapKey(k string) zap.Field  { return zap.String("key", k) }
+func zapErr(err error) zap.Field { return zap.Error(err) }

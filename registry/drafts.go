@@ -1,0 +1,427 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+)
+
+// Filter selects records in List; zero fields select everything.
+type Filter struct {
+	// RouteGroup keeps the records of this group.
+	RouteGroup *string
+	// SyncState keeps the records in this state (in_sync or to_sync).
+	SyncState string
+	// Active keeps active (true) or archived (false) records.
+	Active *bool
+}
+
+// readOnlyFields are the JSON fields the registry sets itself; a written
+// body may hold them (a record read back and sent again) but they are
+// ignored.
+var readOnlyFields = map[string]bool{"sync_state": true, "version": true, "updated_at": true}
+
+// recordFields maps each JSON field of Record to its struct field index.
+var recordFields = func() map[string]int {
+	m := make(map[string]int)
+	t := reflect.TypeFor[Record]()
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			m[name] = i
+		}
+	}
+	return m
+}()
+
+// decodeRecord decodes a written record strictly: a JSON object, known
+// field names only (exact case), the right type for each. Every problem
+// is reported.
+func decodeRecord(raw []byte) (*Record, error) {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return nil, errorf(KindInvalid, "the record must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
+		return nil, errorf(KindInvalid, "decoding record: "+jsonError(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errorf(KindInvalid, "decoding record: unexpected data after the JSON object")
+	}
+	rec := new(Record)
+	v := reflect.ValueOf(rec).Elem()
+	var ds []Detail
+	for _, name := range sortedNames(fields) {
+		if readOnlyFields[name] {
+			continue
+		}
+		i, ok := recordFields[name]
+		if !ok {
+			ds = append(ds, Detail{Field: name, Message: "unknown field"})
+			continue
+		}
+		f := v.Field(i)
+		if err := json.Unmarshal(fields[name], f.Addr().Interface()); err != nil {
+			ds = append(ds, Detail{Field: name, Message: "must be " + typeName(f.Type())})
+			f.SetZero()
+		}
+	}
+	if len(ds) > 0 {
+		return nil, errorf(KindInvalid, "invalid record", ds...)
+	}
+	return rec, nil
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Slice:
+		return "an array of strings"
+	}
+	return "a " + t.String()
+}
+
+// jsonError words a JSON syntax error without echoing the input.
+func jsonError(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "truncated JSON"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// ETag returns the strong entity tag of a record's current state, quoted.
+func ETag(rec Record) string {
+	h := sha256.New()
+	h.Write([]byte(rec.Name))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.FormatInt(rec.Version, 10)))
+	h.Write([]byte{0})
+	if rec.UpdatedAt != nil {
+		h.Write([]byte(rec.UpdatedAt.UTC().Format(time.RFC3339Nano)))
+	}
+	return `"` + strconv.FormatInt(rec.Version, 10) + "-" + hex.EncodeToString(h.Sum(nil)[:8]) + `"`
+}
+
+// ifMatches applies an If-Match header value to the current record (nil
+// when there is none): "" always passes, "*" needs a record, otherwise one
+// of the listed tags must equal its ETag (strong comparison).
+func ifMatches(ifMatch string, cur *Record) bool {
+	ifMatch = strings.TrimSpace(ifMatch)
+	if ifMatch == "" {
+		return true
+	}
+	if cur == nil {
+		return false
+	}
+	if ifMatch == "*" {
+		return true
+	}
+	tag := ETag(*cur)
+	for _, t := range strings.Split(ifMatch, ",") {
+		if strings.TrimSpace(t) == tag {
+			return true
+		}
+	}
+	return false
+}
+
+func staleError(name string) error {
+	return errorf(KindStale, fmt.Sprintf("record %q was changed since it was read (If-Match does not match)", name))
+}
+
+func notFound(name string) error {
+	return errorf(KindNotFound, fmt.Sprintf("no endpoint named %q", name))
+}
+
+func readOnly(name string) error {
+	return errorf(KindReadOnly, fmt.Sprintf("endpoint %q is declared in the config and read-only", name))
+}
+
+// view returns a copy of rec with its sync state. r.mu must be held.
+func (r *Registry) view(rec *Record, declared bool) Record {
+	c := cloneRecord(rec)
+	c.SyncState = StateInSync
+	if !declared && !r.inSync(rec) {
+		c.SyncState = StateToSync
+	}
+	return *c
+}
+
+func (r *Registry) inSync(draft *Record) bool {
+	pub, ok := r.published[draft.Name]
+	return ok && samePublished(pub, draft)
+}
+
+// samePublished reports whether a draft is the published record.
+func samePublished(pub, draft *Record) bool {
+	if pub.Version != draft.Version {
+		return false
+	}
+	if pub.UpdatedAt == nil || draft.UpdatedAt == nil {
+		return pub.UpdatedAt == draft.UpdatedAt
+	}
+	return pub.UpdatedAt.Equal(*draft.UpdatedAt)
+}
+
+// List returns the records, declared ones included, sorted by name.
+func (r *Registry) List(f Filter) []Record {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := []Record{}
+	add := func(rec *Record, declared bool) {
+		v := r.view(rec, declared)
+		switch {
+		case f.RouteGroup != nil && v.RouteGroup != *f.RouteGroup:
+		case f.SyncState != "" && v.SyncState != f.SyncState:
+		case f.Active != nil && v.IsActive() != *f.Active:
+		default:
+			out = append(out, v)
+		}
+	}
+	names := sortedNames(r.drafts)
+	for n := range r.cfg.declared {
+		if _, ok := r.drafts[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if rec, ok := r.cfg.declared[n]; ok {
+			add(rec, true)
+		} else {
+			add(r.drafts[n], false)
+		}
+	}
+	return out
+}
+
+// Get returns one record with its sync state.
+func (r *Registry) Get(name string) (Record, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if rec, ok := r.cfg.declared[name]; ok {
+		return r.view(rec, true), nil
+	}
+	if rec, ok := r.drafts[name]; ok {
+		return r.view(rec, false), nil
+	}
+	return Record{}, notFound(name)
+}
+
+// Create stores a new draft from a JSON record.
+func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
+	rec, err := decodeRecord(raw)
+	if err != nil {
+		return Record{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cfg.declared[rec.Name]; ok {
+		return Record{}, readOnly(rec.Name)
+	}
+	if _, ok := r.drafts[rec.Name]; ok {
+		return Record{}, errorf(KindExists, fmt.Sprintf("an endpoint named %q exists", rec.Name))
+	}
+	return r.write(ctx, rec, nil)
+}
+
+// Put creates (created is true) or replaces the draft name. The name in
+// the body must be name or empty.
+func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch string) (rec Record, created bool, err error) {
+	if !ValidName(name) {
+		return Record{}, false, errorf(KindInvalid, "invalid record",
+			Detail{Field: "name", Message: "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"})
+	}
+	nrec, err := decodeRecord(raw)
+	if err != nil {
+		return Record{}, false, err
+	}
+	if nrec.Name == "" {
+		nrec.Name = name
+	} else if nrec.Name != name {
+		return Record{}, false, errorf(KindInvalid, "invalid record",
+			Detail{Field: "name", Message: "must match the name in the path"})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cfg.declared[name]; ok {
+		return Record{}, false, readOnly(name)
+	}
+	cur := r.drafts[name]
+	if !ifMatches(ifMatch, cur) {
+		return Record{}, false, staleError(name)
+	}
+	out, err := r.write(ctx, nrec, cur)
+	return out, cur == nil && err == nil, err
+}
+
+// Patch applies an RFC 7396 merge patch to the draft name.
+func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch string) (Record, error) {
+	trimmed := bytes.TrimLeft(patch, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return Record{}, errorf(KindInvalid, "the merge patch must be a JSON object")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cfg.declared[name]; ok {
+		return Record{}, readOnly(name)
+	}
+	cur := r.drafts[name]
+	if cur == nil {
+		return Record{}, notFound(name)
+	}
+	if !ifMatches(ifMatch, cur) {
+		return Record{}, staleError(name)
+	}
+	base := cloneRecord(cur)
+	base.SyncState, base.Version, base.UpdatedAt = "", 0, nil
+	doc, err := json.Marshal(base)
+	if err != nil {
+		return Record{}, fmt.Errorf("encoding record %q: %v", name, err)
+	}
+	merged, err := jsonpatch.MergePatch(doc, patch)
+	if err != nil {
+		return Record{}, errorf(KindInvalid, "applying merge patch: "+jsonError(err))
+	}
+	nrec, err := decodeRecord(merged)
+	if err != nil {
+		return Record{}, err
+	}
+	if nrec.Name != name {
+		return Record{}, errorf(KindInvalid, "invalid record",
+			Detail{Field: "name", Message: "must match the name in the path"})
+	}
+	return r.write(ctx, nrec, cur)
+}
+
+// Delete removes the draft name; a published record stays live until the
+// next sync.
+func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.cfg.declared[name]; ok {
+		return readOnly(name)
+	}
+	cur := r.drafts[name]
+	if cur == nil {
+		return notFound(name)
+	}
+	if !ifMatches(ifMatch, cur) {
+		return staleError(name)
+	}
+	if err := r.storage.Delete(ctx, r.draftKey(name)); err != nil {
+		return fmt.Errorf("deleting draft %q: %w", name, err)
+	}
+	delete(r.drafts, name)
+	r.prune()
+	return nil
+}
+
+// write validates rec (replacing cur, nil for a new record), compiles it
+// and stores it as a draft. A record that says what cur says is left as
+// it is. r.mu must be held.
+func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record, error) {
+	normalize(rec)
+	rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
+	_, ds := r.cache.check(r.cfg, rec, false)
+	if rec.IsActive() {
+		ds = append(ds, r.conflictsWithOthers(rec)...)
+	}
+	if len(ds) > 0 {
+		return Record{}, errorf(KindInvalid, "invalid record", ds...)
+	}
+	if cur != nil && sameContent(cur, rec) {
+		return r.view(cur, false), nil
+	}
+	switch {
+	case cur != nil:
+		rec.Version = cur.Version + 1
+	case r.published[rec.Name] != nil:
+		rec.Version = r.published[rec.Name].Version + 1
+	default:
+		rec.Version = 1
+	}
+	now := r.now().UTC().Truncate(time.Millisecond)
+	rec.UpdatedAt = &now
+	if err := r.storeJSON(ctx, r.draftKey(rec.Name), rec); err != nil {
+		return Record{}, err
+	}
+	r.drafts[rec.Name] = rec
+	r.prune()
+	return r.view(rec, false), nil
+}
+
+// conflictsWithOthers checks rec's route against the other active drafts
+// and the declared records. r.mu must be held.
+func (r *Registry) conflictsWithOthers(rec *Record) []Detail {
+	me := routedOf([]*Record{rec})
+	if len(me) == 0 {
+		return nil
+	}
+	var ds []Detail
+	check := func(other *Record) {
+		if other.Name == rec.Name || !other.IsActive() {
+			return
+		}
+		o := routedOf([]*Record{other})
+		if len(o) == 0 {
+			return
+		}
+		if msg := conflict(me[0], o[0]); msg != "" {
+			ds = append(ds, Detail{Field: "route", Message: msg})
+		}
+	}
+	for _, n := range sortedNames(r.cfg.declared) {
+		check(r.cfg.declared[n])
+	}
+	for _, n := range sortedNames(r.drafts) {
+		if _, shadowed := r.cfg.declared[n]; !shadowed {
+			check(r.drafts[n])
+		}
+	}
+	return ds
+}
+
+// CompileDraft compiles the current draft of name (the declared record
+// for declared names) without publishing it, for dry runs.
+func (r *Registry) CompileDraft(name string) (*Entry, error) {
+	r.mu.RLock()
+	rec, declared := r.cfg.declared[name]
+	if !declared {
+		rec = r.drafts[name]
+	}
+	cfg := r.cfg
+	r.mu.RUnlock()
+	if rec == nil {
+		return nil, notFound(name)
+	}
+	e, ds := r.cache.compile(cfg, rec, declared)
+	if len(ds) > 0 {
+		return nil, errorf(KindInvalid, "invalid record", ds...)
+	}
+	return e, nil
+}

@@ -1,0 +1,355 @@
+// Package registry holds endpoint records: validation, drafts and
+// published revisions, their persistence in Caddy storage, and the
+// immutable live table that requests are routed through. It knows nothing
+// of HTTP.
+package registry
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+	"go.uber.org/zap"
+
+	"github.com/caddy-endpoint/endpoint/schema"
+)
+
+// Options configure a Registry.
+type Options struct {
+	// Storage persists drafts and revisions (Caddy's ctx.Storage()).
+	Storage certmagic.Storage
+	// Prefix is the storage key prefix, e.g. "endpoint".
+	Prefix string
+	// ExecModes are the registered exec modes by name ("code", ...).
+	ExecModes map[string]ExecMode
+	// CompileSchema compiles a request_content_schema; nil refuses records
+	// with a schema.
+	CompileSchema func(contentType, source string) (schema.Validator, error)
+	// UserExists reports whether a user is configured (exec_as_user).
+	UserExists func(name string) bool
+	// Declared are the records of the config: code and schema inline,
+	// read-only, live at once and part of every revision.
+	Declared []Record
+	// Logger receives the registry's own messages; nil discards them.
+	Logger *zap.Logger
+}
+
+// Registry is the set of endpoint records of one storage: the drafts the
+// admin API edits and the published revision requests are served from.
+// It is safe for concurrent use; writes are serialized.
+type Registry struct {
+	mu      sync.RWMutex
+	cfg     *config
+	storage certmagic.Storage
+	prefix  string
+	log     *zap.Logger
+	cache   *cache
+	now     func() time.Time
+
+	// drafts are the stored drafts by name, some possibly shadowed by a
+	// declared record of the same name.
+	drafts map[string]*Record
+	// published is the record set of the live revision, declared records
+	// left out.
+	published map[string]*Record
+	rev       int64
+	// revisions are the stored revisions, oldest first.
+	revisions []RevisionInfo
+
+	live atomic.Pointer[Table]
+}
+
+// New loads the drafts and the last published revision from storage,
+// compiles them and makes them live.
+func New(ctx context.Context, opts Options) (*Registry, error) {
+	if opts.Storage == nil {
+		return nil, fmt.Errorf("creating endpoint registry: no storage")
+	}
+	r := &Registry{
+		storage: opts.Storage,
+		prefix:  opts.Prefix,
+		log:     opts.Logger,
+		cache:   newCache(),
+		now:     time.Now,
+	}
+	cfg, err := r.newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg = cfg
+	if err := r.reload(ctx, false); err != nil {
+		return nil, fmt.Errorf("loading endpoint registry: %w", err)
+	}
+	return r, nil
+}
+
+func (r *Registry) logger() *zap.Logger {
+	if r.log == nil {
+		return zap.NewNop()
+	}
+	return r.log
+}
+
+// newConfig validates and compiles the declared records of opts.
+func (r *Registry) newConfig(opts Options) (*config, error) {
+	cfg := &config{
+		execModes:     opts.ExecModes,
+		compileSchema: opts.CompileSchema,
+		userExists:    opts.UserExists,
+		declared:      make(map[string]*Record, len(opts.Declared)),
+	}
+	var ds []Detail
+	var recs []*Record
+	for i := range opts.Declared {
+		rec := cloneRecord(&opts.Declared[i])
+		normalize(rec)
+		rec.SyncState = ""
+		if rec.Version == 0 {
+			rec.Version = 1
+		}
+		if _, dup := cfg.declared[rec.Name]; dup {
+			ds = append(ds, Detail{Name: rec.Name, Field: "name", Message: "is declared twice"})
+			continue
+		}
+		cfg.declared[rec.Name] = rec
+		e, eds := r.cache.check(cfg, rec, true)
+		for _, d := range eds {
+			d.Name = rec.Name
+			ds = append(ds, d)
+		}
+		if e != nil {
+			cfg.declaredEntries = append(cfg.declaredEntries, e)
+		}
+		if rec.IsActive() {
+			recs = append(recs, rec)
+		}
+	}
+	ds = append(ds, conflicts(recs)...)
+	if len(ds) > 0 {
+		return nil, errorf(KindInvalid, "invalid declared endpoints", ds...)
+	}
+	return cfg, nil
+}
+
+// Configure applies a new config (exec modes, users, declared records) on
+// a reload and rebuilds the live table on top of the last published
+// revision. Programs and schemas whose source did not change are reused,
+// not compiled again. On error nothing changes.
+func (r *Registry) Configure(ctx context.Context, opts Options) error {
+	cfg, err := r.newConfig(opts)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg = cfg
+	if opts.Storage != nil {
+		r.storage = opts.Storage
+	}
+	if opts.Prefix != "" {
+		r.prefix = opts.Prefix
+	}
+	if opts.Logger != nil {
+		r.log = opts.Logger
+	}
+	r.live.Store(r.lenientTable(r.rev, r.published))
+	r.prune()
+	return nil
+}
+
+// Destruct releases the registry when its usage pool drops it.
+func (r *Registry) Destruct() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cache.retain(nil)
+	return nil
+}
+
+// Live returns the live table. It takes no lock.
+func (r *Registry) Live() *Table { return r.live.Load() }
+
+// Published returns the live entries sorted by name.
+func (r *Registry) Published() []*Entry { return r.Live().Entries() }
+
+// Refresh picks up a revision another instance published to the shared
+// storage: when the stored revision differs from the live one, it reloads
+// drafts and revision and swaps the live table. It reports whether it did.
+func (r *Registry) Refresh(ctx context.Context) (bool, error) {
+	ix, err := r.loadIndex(ctx)
+	if err != nil {
+		return false, err
+	}
+	r.mu.RLock()
+	same := ix.Revision == r.rev && !ix.RestoreDrafts
+	r.mu.RUnlock()
+	if same {
+		return false, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	before := r.rev
+	if err := r.reload(ctx, false); err != nil {
+		return false, err
+	}
+	return r.rev != before || ix.RestoreDrafts, nil
+}
+
+// reload reads the whole state from storage, finishes an interrupted
+// rollback, and makes the stored revision live. r.mu must be held; locked
+// says whether the caller holds the storage lock too.
+func (r *Registry) reload(ctx context.Context, locked bool) error {
+	ix, err := r.loadIndex(ctx)
+	if err != nil {
+		return err
+	}
+	published := map[string]*Record{}
+	if ix.Revision > 0 {
+		rf, err := r.loadRevision(ctx, ix.Revision)
+		if err != nil {
+			return err
+		}
+		published = recordMap(rf.Records)
+		if ix.RestoreDrafts {
+			if !locked {
+				unlock, err := r.lockStorage(ctx)
+				if err != nil {
+					return err
+				}
+				defer unlock()
+			}
+			if err := r.restoreDrafts(ctx, ix, rf.Records); err != nil {
+				return err
+			}
+		}
+	}
+	drafts, err := r.loadDrafts(ctx)
+	if err != nil {
+		return err
+	}
+	r.drafts, r.published, r.rev, r.revisions = drafts, published, ix.Revision, ix.Revisions
+	r.live.Store(r.lenientTable(r.rev, r.published))
+	r.prune()
+	return nil
+}
+
+// lenientTable builds the live table of a stored revision plus the
+// declared records. A stored record that no longer passes (its user or
+// exec mode was removed from the config, its route now collides with a
+// declared one) is left out and logged rather than failing the server.
+func (r *Registry) lenientTable(rev int64, published map[string]*Record) *Table {
+	cfg := r.cfg
+	entries := append([]*Entry(nil), cfg.declaredEntries...)
+	var accepted []routed
+	for _, e := range entries {
+		if e.Record.IsActive() {
+			accepted = append(accepted, routedOf([]*Record{e.Record})...)
+		}
+	}
+	for _, name := range sortedNames(published) {
+		rec := published[name]
+		if _, shadowed := cfg.declared[name]; shadowed || !rec.IsActive() {
+			continue
+		}
+		e, ds := r.cache.check(cfg, rec, false)
+		if len(ds) > 0 {
+			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
+				zap.Int64("revision", rev), zap.Error(errorf(KindInvalid, "invalid record", ds...)))
+			continue
+		}
+		ro := routedOf([]*Record{rec})
+		clash := ""
+		for _, a := range accepted {
+			if clash = conflict(ro[0], a); clash != "" {
+				break
+			}
+		}
+		if clash != "" {
+			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
+				zap.Int64("revision", rev), zap.String("route", clash))
+			continue
+		}
+		accepted = append(accepted, ro...)
+		entries = append(entries, e)
+	}
+	var live []*Entry
+	for _, e := range entries {
+		if e.Record.IsActive() {
+			live = append(live, e)
+		}
+	}
+	return newTable(rev, live)
+}
+
+// prune drops compiled artefacts that neither the live table nor a draft
+// uses. r.mu must be held.
+func (r *Registry) prune() {
+	var keep []*Record
+	for _, e := range r.Live().Entries() {
+		keep = append(keep, e.Record)
+	}
+	for _, rec := range r.drafts {
+		keep = append(keep, rec)
+	}
+	for _, rec := range r.cfg.declared {
+		keep = append(keep, rec)
+	}
+	r.cache.retain(keep)
+}
+
+// Revisions lists the stored revisions, newest first.
+func (r *Registry) Revisions() []RevisionInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]RevisionInfo, len(r.revisions))
+	for i, ri := range r.revisions {
+		out[len(out)-1-i] = ri
+	}
+	return out
+}
+
+func recordMap(recs []*Record) map[string]*Record {
+	m := make(map[string]*Record, len(recs))
+	for _, rec := range recs {
+		if rec == nil || !ValidName(rec.Name) {
+			continue
+		}
+		normalize(rec)
+		rec.SyncState = ""
+		m[rec.Name] = rec
+	}
+	return m
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func cloneRecord(rec *Record) *Record {
+	c := *rec
+	if rec.AllowedRoles != nil {
+		c.AllowedRoles = append([]string(nil), rec.AllowedRoles...)
+	}
+	if rec.CORSOrigins != nil {
+		c.CORSOrigins = append([]string(nil), rec.CORSOrigins...)
+	}
+	if rec.Active != nil {
+		a := *rec.Active
+		c.Active = &a
+	}
+	if rec.UpdatedAt != nil {
+		t := *rec.UpdatedAt
+		c.UpdatedAt = &t
+	}
+	return &c
+}

@@ -1,0 +1,215 @@
+package registry
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxRouteLen bounds the length of a route pattern.
+const maxRouteLen = 1024
+
+type segKind uint8
+
+const (
+	segLit segKind = iota
+	segWild
+	segMulti
+)
+
+// segment is one part of a route pattern between slashes.
+type segment struct {
+	kind segKind
+	// text is the literal for segLit and the parameter name otherwise.
+	text string
+}
+
+// pattern is a parsed route.
+type pattern struct {
+	raw  string
+	segs []segment
+}
+
+func (p *pattern) hasParams() bool {
+	for _, s := range p.segs {
+		if s.kind != segLit {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePattern checks a route against SPEC §2 and returns its segments.
+// Every problem found is returned.
+func parsePattern(route string) (*pattern, []string) {
+	var probs []string
+	switch {
+	case route == "":
+		return nil, []string{"is required"}
+	case len(route) > maxRouteLen:
+		return nil, []string{fmt.Sprintf("must be at most %d characters", maxRouteLen)}
+	case route[0] != '/':
+		return nil, []string{"must be an absolute path starting with /"}
+	case route == "/":
+		return nil, []string{"/ alone is not allowed"}
+	}
+	if strings.ContainsAny(route, "?#") {
+		probs = append(probs, "must not hold a query or fragment (? or #)")
+	}
+	if strings.Contains(route, "%") {
+		probs = append(probs, "must not hold percent escapes (%)")
+	}
+	if strings.Contains(route, "..") {
+		probs = append(probs, "must not hold ..")
+	}
+	if strings.Contains(route, "//") {
+		probs = append(probs, "must not hold //")
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	parts := strings.Split(route[1:], "/")
+	p := &pattern{raw: route, segs: make([]segment, 0, len(parts))}
+	seen := make(map[string]bool)
+	for i, part := range parts {
+		last := i == len(parts)-1
+		switch {
+		case part == "" && last:
+			probs = append(probs, "must not end with / (use a trailing {name...} to match a subtree)")
+			continue
+		case part == ".":
+			probs = append(probs, "must not hold . segments")
+			continue
+		case strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}"):
+			name := part[1 : len(part)-1]
+			kind := segWild
+			if n, ok := strings.CutSuffix(name, "..."); ok {
+				name, kind = n, segMulti
+				if !last {
+					probs = append(probs, fmt.Sprintf("wildcard %s must be the last segment", part))
+				}
+			}
+			if !isIdent(name) {
+				probs = append(probs, fmt.Sprintf("wildcard name %q must be a Go identifier", name))
+				continue
+			}
+			if seen[name] {
+				probs = append(probs, fmt.Sprintf("wildcard name %q is used twice", name))
+			}
+			seen[name] = true
+			p.segs = append(p.segs, segment{kind: kind, text: name})
+		default:
+			if bad := badLiteralChar(part); bad != "" {
+				probs = append(probs, fmt.Sprintf("segment %q holds a character that is not allowed: %s", part, bad))
+				continue
+			}
+			p.segs = append(p.segs, segment{kind: segLit, text: part})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return p, nil
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// badLiteralChar returns a description of the first character of a literal
+// segment that is not an unreserved or sub-delimiter URL path character.
+func badLiteralChar(seg string) string {
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case c >= 0x80:
+			return "non-ASCII"
+		default:
+			return fmt.Sprintf("%q", c)
+		}
+	}
+	return ""
+}
+
+// relation is how the sets of paths two patterns match relate.
+type relation uint8
+
+const (
+	// disjoint patterns match no path in common.
+	disjoint relation = iota
+	// equivalent patterns match the same paths.
+	equivalent
+	// moreSpecific: the first pattern matches a strict subset.
+	moreSpecific
+	// moreGeneral: the first pattern matches a strict superset.
+	moreGeneral
+	// overlaps: the patterns share some paths, neither contains the other.
+	overlaps
+)
+
+// compare relates a to b, with the precedence of Go's net/http patterns
+// restricted to literal, {name} and trailing {name...} segments.
+func compare(a, b *pattern) relation {
+	aInB, bInA := true, true
+	i := 0
+	for ; i < len(a.segs) && i < len(b.segs); i++ {
+		sa, sb := a.segs[i], b.segs[i]
+		if sa.kind == segMulti || sb.kind == segMulti {
+			break
+		}
+		switch {
+		case sa.kind == segLit && sb.kind == segLit:
+			if sa.text != sb.text {
+				return disjoint
+			}
+		case sa.kind == segLit:
+			bInA = false
+		case sb.kind == segLit:
+			aInB = false
+		}
+	}
+	aMulti := i < len(a.segs) && a.segs[i].kind == segMulti
+	bMulti := i < len(b.segs) && b.segs[i].kind == segMulti
+	switch {
+	case aMulti && bMulti:
+		// Both match any rest.
+	case aMulti:
+		// b's remaining segments, if any, fall under a's wildcard.
+		if i == len(b.segs) {
+			return disjoint
+		}
+		aInB = false
+	case bMulti:
+		if i == len(a.segs) {
+			return disjoint
+		}
+		bInA = false
+	default:
+		if len(a.segs) != len(b.segs) {
+			return disjoint
+		}
+	}
+	switch {
+	case aInB && bInA:
+		return equivalent
+	case aInB:
+		return moreSpecific
+	case bInA:
+		return moreGeneral
+	default:
+		return overlaps
+	}
+}

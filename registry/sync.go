@@ -1,0 +1,320 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Pending is what the next sync would publish.
+type Pending struct {
+	Added   []string `json:"added"`
+	Changed []string `json:"changed"`
+	Removed []string `json:"removed"`
+}
+
+func (p Pending) empty() bool {
+	return len(p.Added) == 0 && len(p.Changed) == 0 && len(p.Removed) == 0
+}
+
+// SyncStatus is the answer of GET /endpoint/sync.
+type SyncStatus struct {
+	Revision int64   `json:"revision"`
+	InSync   bool    `json:"in_sync"`
+	Pending  Pending `json:"pending"`
+}
+
+// SyncResult is what a sync or rollback published.
+type SyncResult struct {
+	Revision int64    `json:"revision"`
+	Added    []string `json:"added"`
+	Changed  []string `json:"changed"`
+	Removed  []string `json:"removed"`
+}
+
+// RevisionInfo describes a stored revision.
+type RevisionInfo struct {
+	Revision  int64     `json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	// Endpoints is the number of endpoints the revision serves (active
+	// records, declared ones included).
+	Endpoints int `json:"endpoints"`
+}
+
+// pendingOf diffs drafts against published; declared names never pend.
+func pendingOf(drafts, published map[string]*Record, declared map[string]*Record) Pending {
+	p := Pending{Added: []string{}, Changed: []string{}, Removed: []string{}}
+	for _, n := range sortedNames(drafts) {
+		if _, ok := declared[n]; ok {
+			continue
+		}
+		pub, ok := published[n]
+		switch {
+		case !ok:
+			p.Added = append(p.Added, n)
+		case !samePublished(pub, drafts[n]):
+			p.Changed = append(p.Changed, n)
+		}
+	}
+	for _, n := range sortedNames(published) {
+		if _, ok := declared[n]; ok {
+			continue
+		}
+		if _, ok := drafts[n]; !ok {
+			p.Removed = append(p.Removed, n)
+		}
+	}
+	return p
+}
+
+// Status reports the live revision and what a sync would publish.
+func (r *Registry) Status() SyncStatus {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p := pendingOf(r.drafts, r.published, r.cfg.declared)
+	return SyncStatus{Revision: r.rev, InSync: p.empty(), Pending: p}
+}
+
+// strictTable validates and compiles a record set for publishing, with the
+// declared records. Every problem is returned, each with its record's name.
+// r.mu must be held.
+func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Detail) {
+	cfg := r.cfg
+	var ds []Detail
+	var live []*Entry
+	var active []*Record
+	for _, e := range cfg.declaredEntries {
+		if e.Record.IsActive() {
+			live = append(live, e)
+			active = append(active, e.Record)
+		}
+	}
+	for _, n := range sortedNames(set) {
+		rec := set[n]
+		if _, shadowed := cfg.declared[n]; shadowed || !rec.IsActive() {
+			continue
+		}
+		e, eds := r.cache.check(cfg, rec, false)
+		for _, d := range eds {
+			d.Name = n
+			ds = append(ds, d)
+		}
+		if e != nil {
+			live = append(live, e)
+		}
+		active = append(active, rec)
+	}
+	ds = append(ds, conflicts(active)...)
+	if len(ds) > 0 {
+		return nil, ds
+	}
+	return newTable(rev, live), nil
+}
+
+// unshadowed returns the drafts no declared record hides. r.mu must be held.
+func (r *Registry) unshadowed(drafts map[string]*Record) map[string]*Record {
+	m := make(map[string]*Record, len(drafts))
+	for n, rec := range drafts {
+		if _, ok := r.cfg.declared[n]; !ok {
+			m[n] = rec
+		}
+	}
+	return m
+}
+
+// Sync publishes the drafts as a new revision: every active draft is
+// validated and compiled, routes are checked against each other and the
+// declared records, and the live table is swapped in one step. On any
+// problem nothing changes and the error lists them all. With nothing
+// pending the revision stays as it is.
+func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	unlock, err := r.lockStorage(ctx)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	defer unlock()
+
+	// The storage is the truth: another instance may have written drafts
+	// or published since this one last looked.
+	ix, err := r.loadIndex(ctx)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	if ix.Revision != r.rev || ix.RestoreDrafts {
+		if err := r.reload(ctx, true); err != nil {
+			return SyncResult{}, err
+		}
+	} else {
+		drafts, err := r.loadDrafts(ctx)
+		if err != nil {
+			return SyncResult{}, err
+		}
+		r.drafts = drafts
+	}
+
+	p := pendingOf(r.drafts, r.published, r.cfg.declared)
+	if p.empty() {
+		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+	}
+	set := r.unshadowed(r.drafts)
+	rev := ix.maxRevision() + 1
+	table, ds := r.strictTable(rev, set)
+	if len(ds) > 0 {
+		return SyncResult{}, errorf(KindInvalid, "sync refused: the drafts are invalid", ds...)
+	}
+	if err := r.publish(ctx, ix, rev, set, table, false); err != nil {
+		return SyncResult{}, err
+	}
+	return SyncResult{Revision: rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+}
+
+// publish stores set as revision rev, then the index that makes it
+// current, then swaps the live table. With restoring, the index is written
+// with the restore flag and the caller rewrites the drafts. r.mu and the
+// storage lock must be held.
+func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set map[string]*Record, table *Table, restoring bool) error {
+	rf := revisionFile{Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond)}
+	for _, n := range sortedNames(set) {
+		rf.Records = append(rf.Records, set[n])
+	}
+	rf.Declared = sortedNames(r.cfg.declared)
+	if err := r.storeJSON(ctx, r.revisionKey(rev), rf); err != nil {
+		return err
+	}
+	info := RevisionInfo{Revision: rev, CreatedAt: rf.CreatedAt, Endpoints: len(table.Entries())}
+	next := indexFile{
+		Revision:      rev,
+		Revisions:     append(append([]RevisionInfo(nil), ix.Revisions...), info),
+		RestoreDrafts: restoring,
+	}
+	if err := r.storeJSON(ctx, r.key("current"), next); err != nil {
+		return err
+	}
+	r.published, r.rev, r.revisions = set, rev, next.Revisions
+	r.live.Store(table)
+	r.prune()
+	return nil
+}
+
+// Rollback publishes the record set of revision rev again, as a new
+// revision, and makes the drafts that set. Records declared in the config
+// now are taken from the config, not from rev.
+func (r *Registry) Rollback(ctx context.Context, rev int64) (SyncResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	unlock, err := r.lockStorage(ctx)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	defer unlock()
+	if err := r.reload(ctx, true); err != nil {
+		return SyncResult{}, err
+	}
+	ix, err := r.loadIndex(ctx)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	if !ix.has(rev) {
+		return SyncResult{}, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
+	}
+	old, err := r.loadRevision(ctx, rev)
+	if err != nil {
+		return SyncResult{}, err
+	}
+	now := r.now().UTC().Truncate(time.Millisecond)
+	set := make(map[string]*Record)
+	for n, rec := range recordMap(old.Records) {
+		if _, shadowed := r.cfg.declared[n]; shadowed {
+			continue
+		}
+		cur := r.drafts[n]
+		if cur != nil && sameContent(cur, rec) {
+			set[n] = cur
+			continue
+		}
+		next := cloneRecord(rec)
+		next.Version = rec.Version
+		if cur != nil {
+			next.Version = max(next.Version, cur.Version)
+		}
+		if pub := r.published[n]; pub != nil {
+			next.Version = max(next.Version, pub.Version)
+		}
+		next.Version++
+		next.UpdatedAt = &now
+		set[n] = next
+	}
+	p := pendingOf(set, r.published, r.cfg.declared)
+	newRev := ix.maxRevision() + 1
+	table, ds := r.strictTable(newRev, set)
+	if len(ds) > 0 {
+		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: its records are invalid now", rev), ds...)
+	}
+	if err := r.publish(ctx, ix, newRev, set, table, true); err != nil {
+		return SyncResult{}, err
+	}
+	next := indexFile{Revision: newRev, Revisions: r.revisions, RestoreDrafts: true}
+	if err := r.restoreDrafts(ctx, &next, sortedRecords(set)); err != nil {
+		return SyncResult{}, err
+	}
+	r.drafts = r.withShadowed(set)
+	r.prune()
+	return SyncResult{Revision: newRev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+}
+
+// withShadowed adds to set the drafts hidden by declared records, which a
+// rollback leaves alone. r.mu must be held.
+func (r *Registry) withShadowed(set map[string]*Record) map[string]*Record {
+	m := make(map[string]*Record, len(set))
+	for n, rec := range set {
+		m[n] = rec
+	}
+	for n, rec := range r.drafts {
+		if _, ok := r.cfg.declared[n]; ok {
+			m[n] = rec
+		}
+	}
+	return m
+}
+
+// restoreDrafts makes the stored drafts equal recs (drafts hidden by a
+// declared record excepted), then clears the index's restore flag. It is
+// idempotent, so an interrupted rollback is finished by the next load.
+func (r *Registry) restoreDrafts(ctx context.Context, ix *indexFile, recs []*Record) error {
+	want := recordMap(recs)
+	stored, err := r.loadDrafts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range sortedNames(want) {
+		if cur, ok := stored[n]; ok && samePublished(cur, want[n]) && sameContent(cur, want[n]) {
+			continue
+		}
+		if err := r.storeJSON(ctx, r.draftKey(n), want[n]); err != nil {
+			return err
+		}
+	}
+	for _, n := range sortedNames(stored) {
+		if _, ok := want[n]; ok {
+			continue
+		}
+		if _, shadowed := r.cfg.declared[n]; shadowed {
+			continue
+		}
+		if err := r.storage.Delete(ctx, r.draftKey(n)); err != nil {
+			return fmt.Errorf("deleting draft %q: %w", n, err)
+		}
+	}
+	done := indexFile{Revision: ix.Revision, Revisions: ix.Revisions}
+	return r.storeJSON(ctx, r.key("current"), done)
+}
+
+func sortedRecords(m map[string]*Record) []*Record {
+	out := make([]*Record, 0, len(m))
+	for _, n := range sortedNames(m) {
+		out = append(out, m[n])
+	}
+	return out
+}
