@@ -1,0 +1,504 @@
+// Package caddyfile adapts the Caddyfile forms of caddy-endpoint: the global
+// option `endpoint { … }`, which becomes the `endpoint` app, and the body of
+// the handler directive `endpoint`, which the root package registers.
+//
+// It must not import the root package (the root package imports it), so the
+// app config is mirrored here by appConfig; the tests decode every adapted
+// config into the root App strictly so the two cannot drift.
+package caddyfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/dustin/go-humanize"
+
+	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+// AppName is the name of the Caddy app the global option configures.
+const AppName = "endpoint"
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption(AppName, parseGlobal)
+}
+
+// appConfig mirrors the JSON of the root package's App.
+type appConfig struct {
+	SyncInterval caddy.Duration         `json:"sync_interval,omitempty"`
+	MaxBodySize  int64                  `json:"max_body_size,omitempty"`
+	MaxSteps     uint64                 `json:"max_steps,omitempty"`
+	Timeout      caddy.Duration         `json:"timeout,omitempty"`
+	Users        map[string]*userConfig `json:"users,omitempty"`
+	Secrets      map[string]string      `json:"secrets,omitempty"`
+	Endpoints    []*declaredEndpoint    `json:"endpoints,omitempty"`
+}
+
+// userConfig mirrors the JSON of the root package's User.
+type userConfig struct {
+	Password  string      `json:"password,omitempty"`
+	TokenHash string      `json:"token_hash,omitempty"`
+	Roles     []string    `json:"roles,omitempty"`
+	Grants    *env.Grants `json:"grants,omitempty"`
+}
+
+// declaredEndpoint mirrors the JSON of the root package's DeclaredEndpoint.
+type declaredEndpoint struct {
+	registry.Record
+	CodeFile   string `json:"code_file,omitempty"`
+	SchemaFile string `json:"schema_file,omitempty"`
+}
+
+// parseGlobal sets up the endpoint app from the global option:
+//
+//	endpoint {
+//		sync_interval <duration>
+//		max_body_size <size>
+//		max_steps     <n>
+//		timeout       <duration>
+//		secret <name> <value>
+//		user <name> {
+//			password   <bcrypt hash>
+//			token_hash sha256:<hex>
+//			role  <role>...
+//			grant store  <namespace> read|write
+//			grant secret <name>...
+//			grant http   <host>...
+//		}
+//		define <name> {
+//			route        <path>
+//			group        <route group>
+//			method       GET|POST|PUT|DELETE
+//			content_type <media type>
+//			auth         user|bearer|public
+//			exec_as      <user>
+//			roles        <role>...
+//			exec_mode    <name>
+//			code         <snippet>
+//			code_file    <path>
+//			schema       <schema>
+//			schema_file  <path>
+//			cors         <origin>...
+//			inactive
+//		}
+//	}
+//
+// The option may appear more than once; the blocks are merged, and a name or
+// setting given twice is an error.
+func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
+	cfg := new(appConfig)
+	if existing != nil {
+		app, ok := existing.(httpcaddyfile.App)
+		if !ok {
+			return nil, fmt.Errorf("merging endpoint options: unexpected existing value of type %T", existing)
+		}
+		if err := json.Unmarshal(app.Value, cfg); err != nil {
+			return nil, fmt.Errorf("merging endpoint options: %v", err)
+		}
+	}
+	if err := cfg.unmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: AppName, Value: caddyconfig.JSON(cfg, nil)}, nil
+}
+
+func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the option name
+	if d.NextArg() {
+		return d.Errf("endpoint takes no arguments, only a block")
+	}
+	for d.NextBlock(0) {
+		option := d.Val()
+		var err error
+		switch option {
+		case "sync_interval":
+			err = parseDurationOnce(d, &cfg.SyncInterval)
+		case "timeout":
+			err = parseDurationOnce(d, &cfg.Timeout)
+		case "max_body_size":
+			err = cfg.parseMaxBodySize(d)
+		case "max_steps":
+			err = cfg.parseMaxSteps(d)
+		case "secret":
+			err = cfg.parseSecret(d)
+		case "user":
+			err = cfg.parseUser(d)
+		case "define":
+			err = cfg.parseDefine(d)
+		default:
+			return d.Errf("unrecognized endpoint option %q", option)
+		}
+		if err != nil {
+			return err
+		}
+		if option != "user" && option != "define" {
+			if err := noBlock(d, option); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// oneArg reads the single argument of the current subdirective.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return "", d.Errf("%s: missing argument", name)
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.Errf("%s: takes one argument, got extra %q", name, d.Val())
+	}
+	return v, nil
+}
+
+// argsAtLeastOne reads the arguments of the current subdirective, which
+// must have at least one.
+func argsAtLeastOne(d *caddyfile.Dispenser) ([]string, error) {
+	name := d.Val()
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return nil, d.Errf("%s: missing argument", name)
+	}
+	return args, nil
+}
+
+// noArgs checks that a flag subdirective has no arguments.
+func noArgs(d *caddyfile.Dispenser) error {
+	name := d.Val()
+	if d.NextArg() {
+		return d.Errf("%s: takes no arguments, got %q", name, d.Val())
+	}
+	return nil
+}
+
+// noBlock refuses a block after a subdirective that takes none.
+func noBlock(d *caddyfile.Dispenser, name string) error {
+	if d.NextBlock(d.Nesting()) {
+		return d.Errf("%s: takes no block", name)
+	}
+	return nil
+}
+
+// stringOnce sets *dst from the single argument, refusing a second setting.
+func stringOnce(d *caddyfile.Dispenser, dst *string) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if *dst != "" {
+		return d.Errf("%s: already set", name)
+	}
+	if v == "" {
+		return d.Errf("%s: empty value", name)
+	}
+	*dst = v
+	return nil
+}
+
+func parseDurationOnce(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if *dst != 0 {
+		return d.Errf("%s: already set", name)
+	}
+	dur, err := caddy.ParseDuration(v)
+	if err != nil {
+		return d.Errf("%s: parsing duration %q: %v", name, v, err)
+	}
+	if dur <= 0 {
+		return d.Errf("%s: must be positive, got %q", name, v)
+	}
+	*dst = caddy.Duration(dur)
+	return nil
+}
+
+// parseMaxBodySize reads a size as Caddy's request_body max_size does
+// (go-humanize): 1MB is 1000000 bytes, 1MiB is 1048576, a bare number is
+// bytes.
+func (cfg *appConfig) parseMaxBodySize(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if cfg.MaxBodySize != 0 {
+		return d.Err("max_body_size: already set")
+	}
+	size, err := humanize.ParseBytes(v)
+	if err != nil {
+		return d.Errf("max_body_size: parsing size %q: %v", v, err)
+	}
+	if size == 0 {
+		return d.Errf("max_body_size: must be positive, got %q", v)
+	}
+	if size > math.MaxInt64 {
+		return d.Errf("max_body_size: %q is too large", v)
+	}
+	cfg.MaxBodySize = int64(size)
+	return nil
+}
+
+func (cfg *appConfig) parseMaxSteps(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if cfg.MaxSteps != 0 {
+		return d.Err("max_steps: already set")
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return d.Errf("max_steps: %q is not a whole number", v)
+	}
+	if n == 0 {
+		return d.Err("max_steps: must be positive")
+	}
+	cfg.MaxSteps = n
+	return nil
+}
+
+func (cfg *appConfig) parseSecret(d *caddyfile.Dispenser) error {
+	var name, value string
+	if !d.Args(&name, &value) || d.NextArg() {
+		return d.Err("secret: want exactly a name and a value")
+	}
+	if name == "" {
+		return d.Err("secret: empty name")
+	}
+	if _, dup := cfg.Secrets[name]; dup {
+		return d.Errf("secret %q: defined twice", name)
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = make(map[string]string)
+	}
+	cfg.Secrets[name] = value
+	return nil
+}
+
+func (cfg *appConfig) parseUser(d *caddyfile.Dispenser) error {
+	name, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return d.Err("user: empty name")
+	}
+	if _, dup := cfg.Users[name]; dup {
+		return d.Errf("user %q: defined twice", name)
+	}
+	u := new(userConfig)
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		sub := d.Val()
+		var err error
+		switch sub {
+		case "password":
+			err = stringOnce(d, &u.Password)
+		case "token_hash":
+			err = stringOnce(d, &u.TokenHash)
+		case "role":
+			var roles []string
+			roles, err = argsAtLeastOne(d)
+			u.Roles = appendNew(u.Roles, roles...)
+		case "grant":
+			err = u.parseGrant(d)
+		default:
+			return d.Errf("user %q: unrecognized option %q", name, sub)
+		}
+		if err == nil {
+			err = noBlock(d, sub)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.Users == nil {
+		cfg.Users = make(map[string]*userConfig)
+	}
+	cfg.Users[name] = u
+	return nil
+}
+
+func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.Err("grant: missing kind: want store, secret or http")
+	}
+	if u.Grants == nil {
+		u.Grants = new(env.Grants)
+	}
+	g := u.Grants
+	switch kind, rest := args[0], args[1:]; kind {
+	case "store":
+		if len(rest) != 2 {
+			return d.Err("grant store: want a namespace and read or write")
+		}
+		ns, level := rest[0], rest[1]
+		if ns == "" {
+			return d.Err("grant store: empty namespace")
+		}
+		if level != env.Read && level != env.Write {
+			return d.Errf("grant store %s: level must be read or write, got %q", ns, level)
+		}
+		if _, dup := g.Store[ns]; dup {
+			return d.Errf("grant store %s: granted twice", ns)
+		}
+		if g.Store == nil {
+			g.Store = make(map[string]string)
+		}
+		g.Store[ns] = level
+	case "secret":
+		if len(rest) == 0 {
+			return d.Err("grant secret: missing secret name")
+		}
+		g.Secrets = appendNew(g.Secrets, rest...)
+	case "http":
+		if len(rest) == 0 {
+			return d.Err("grant http: missing host")
+		}
+		for _, h := range rest {
+			if h == "" || strings.ContainsAny(h, "/?# ") {
+				return d.Errf("grant http: %q is not a host or host:port", h)
+			}
+		}
+		g.HTTP = appendNew(g.HTTP, rest...)
+	default:
+		return d.Errf("grant: unknown kind %q: want store, secret or http", kind)
+	}
+	return nil
+}
+
+// methods are the request methods a record may declare (SPEC §2).
+var methods = []string{"GET", "POST", "PUT", "DELETE"}
+
+// authTypes are the auth types a record may declare (SPEC §2).
+var authTypes = []string{registry.AuthUser, registry.AuthBearer, registry.AuthPublic}
+
+func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {
+	name, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return d.Err("define: empty name")
+	}
+	for _, e := range cfg.Endpoints {
+		if e.Name == name {
+			return d.Errf("define %q: defined twice", name)
+		}
+	}
+	e := &declaredEndpoint{Record: registry.Record{Name: name}}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		sub := d.Val()
+		var err error
+		switch sub {
+		case "route":
+			err = stringOnce(d, &e.Route)
+		case "group":
+			err = stringOnce(d, &e.RouteGroup)
+		case "method":
+			err = stringOnce(d, &e.RequestMethod)
+			e.RequestMethod = strings.ToUpper(e.RequestMethod)
+			if err == nil && !slices.Contains(methods, e.RequestMethod) {
+				err = d.Errf("method: %q is not one of %s", d.Val(), strings.Join(methods, ", "))
+			}
+		case "content_type":
+			err = stringOnce(d, &e.RequestContentType)
+		case "auth":
+			err = stringOnce(d, &e.AuthType)
+			if err == nil && !slices.Contains(authTypes, e.AuthType) {
+				err = d.Errf("auth: %q is not one of %s", e.AuthType, strings.Join(authTypes, ", "))
+			}
+		case "exec_as":
+			err = stringOnce(d, &e.ExecAsUser)
+		case "roles":
+			var roles []string
+			roles, err = argsAtLeastOne(d)
+			e.AllowedRoles = appendNew(e.AllowedRoles, roles...)
+		case "exec_mode":
+			err = stringOnce(d, &e.ExecMode)
+		case "code":
+			err = stringOnce(d, &e.CodeSnippet)
+		case "code_file":
+			err = pathOnce(d, &e.CodeFile)
+		case "schema":
+			err = stringOnce(d, &e.RequestContentSchema)
+		case "schema_file":
+			err = pathOnce(d, &e.SchemaFile)
+		case "cors":
+			var origins []string
+			origins, err = argsAtLeastOne(d)
+			e.CORSOrigins = appendNew(e.CORSOrigins, origins...)
+		case "inactive":
+			err = noArgs(d)
+			if err == nil && e.Active != nil {
+				err = d.Err("inactive: already set")
+			}
+			inactive := false
+			e.Active = &inactive
+		default:
+			return d.Errf("define %q: unrecognized option %q", name, sub)
+		}
+		if err == nil {
+			err = noBlock(d, sub)
+		}
+		if err != nil {
+			return err
+		}
+		if e.CodeSnippet != "" && e.CodeFile != "" {
+			return d.Errf("define %q: code and code_file are exclusive", name)
+		}
+		if e.RequestContentSchema != "" && e.SchemaFile != "" {
+			return d.Errf("define %q: schema and schema_file are exclusive", name)
+		}
+	}
+	if e.Route == "" {
+		return d.Errf("define %q: route is required", name)
+	}
+	cfg.Endpoints = append(cfg.Endpoints, e)
+	return nil
+}
+
+// pathOnce sets *dst to the single argument, made absolute against the
+// directory of the Caddyfile that holds it, so that the config works
+// wherever caddy is started. The file itself is read by the app.
+func pathOnce(d *caddyfile.Dispenser, dst *string) error {
+	name := d.Val()
+	if err := stringOnce(d, dst); err != nil {
+		return err
+	}
+	p := *dst
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(d.File()), p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return d.Errf("%s: resolving %q: %v", name, *dst, err)
+	}
+	*dst = abs
+	return nil
+}
+
+// appendNew appends the values not yet in list.
+func appendNew(list []string, values ...string) []string {
+	for _, v := range values {
+		if !slices.Contains(list, v) {
+			list = append(list, v)
+		}
+	}
+	return list
+}
