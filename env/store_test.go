@@ -2,10 +2,12 @@ package env
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/caddyserver/certmagic"
@@ -276,5 +278,68 @@ func TestSecrets(t *testing.T) {
 	}
 	if _, err := s.For("bot", nil).Secret("webhook_key"); err == nil {
 		t.Fatal("nil grants read a secret")
+	}
+}
+
+func TestStoreConcurrent(t *testing.T) {
+	s := newTestService(t, t.TempDir(), nil)
+	g := &Grants{Store: map[string]string{"orders": Write}}
+	ctx := context.Background()
+	dry, overlay := s.DryRun("bot", g, false)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			live := s.For("bot", g)
+			key := fmt.Sprintf("k-%d", i)
+			for j := 0; j < 20; j++ {
+				v := []byte(fmt.Sprint(j))
+				if err := live.StorePut(ctx, "orders", key, v); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := dry.StorePut(ctx, "orders", key, v); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, _, err := live.StoreGet(ctx, "orders", key); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := dry.StoreList(ctx, "orders", ""); err != nil {
+					t.Error(err)
+					return
+				}
+				overlay.Changes()
+			}
+		}(i)
+	}
+	wg.Wait()
+	keys, err := s.For("bot", g).StoreList(ctx, "orders", "k-")
+	if err != nil || len(keys) != 8 {
+		t.Fatalf("after concurrent writes: %v, %v", keys, err)
+	}
+	if n := len(overlay.Changes()); n != 8 {
+		t.Fatalf("overlay holds %d changes, want 8", n)
+	}
+}
+
+func BenchmarkStorePutGet(b *testing.B) {
+	s, err := New(Config{Storage: &certmagic.FileStorage{Path: b.TempDir()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := s.For("bot", &Grants{Store: map[string]string{"orders": Write}})
+	ctx := context.Background()
+	v := []byte(`{"id":1,"items":[1,2,3]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.StorePut(ctx, "orders", "o-1", v); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := e.StoreGet(ctx, "orders", "o-1"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
