@@ -1,0 +1,277 @@
+// Package snippet is the exec mode `code`: endpoint records whose response
+// is computed by a Starlark snippet (SPEC §7).
+//
+// A snippet is compiled once, when its record is written and again when a
+// revision is published; the compiled Program is immutable and serves every
+// request of that revision. Each request runs the snippet's top level on a
+// fresh Starlark thread with a step budget and a deadline, then reads the
+// global `result` (see Program.Run).
+//
+// The names a snippet sees come from one table (predeclared.go) that both
+// builds the environment and produces Help, so the help page cannot drift
+// from what snippets get.
+package snippet
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+func init() {
+	caddy.RegisterModule(CodeMode{})
+}
+
+// MaxCodeSize is the largest snippet, in bytes, Compile accepts.
+const MaxCodeSize = 256 << 10
+
+// fileName names the snippet in Starlark positions; it is stripped from
+// every error text the package produces.
+const fileName = "snippet"
+
+// fileOptions is the snippet dialect: top-level control flow, while loops,
+// global reassignment and sets; recursion is refused (statically where the
+// call graph shows it, at run time otherwise).
+var fileOptions = &syntax.FileOptions{
+	TopLevelControl: true,
+	While:           true,
+	GlobalReassign:  true,
+	Recursion:       false,
+	Set:             true,
+}
+
+// CodeMode is the exec mode `code`: the record's code_snippet is a Starlark
+// program that assigns a dict to `result`.
+type CodeMode struct{}
+
+// CaddyModule returns the Caddy module information.
+func (CodeMode) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "endpoint.exec_modes.code",
+		New: func() caddy.Module { return new(CodeMode) },
+	}
+}
+
+// Compile compiles rec's code_snippet. The error text holds line:column
+// positions ("3:7: undefined: foo"), one problem a line.
+func (CodeMode) Compile(rec *registry.Record) (registry.Program, error) {
+	if rec == nil {
+		return nil, errors.New("no record to compile")
+	}
+	p, err := Compile(rec.CodeSnippet)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Program is a compiled snippet. It is immutable and safe for concurrent
+// use.
+type Program struct {
+	prog *starlark.Program
+	// uses are the table entries the snippet refers to.
+	uses []*entry
+	// shared is the predeclared environment when the snippet refers to no
+	// per-request name; nil otherwise (each run then fills its own).
+	shared starlark.StringDict
+	runs   sync.Pool
+}
+
+// Compile parses, resolves and compiles src. Undefined names, load()
+// statements and recursion visible in the call graph are compile errors.
+func Compile(src string) (*Program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("code_snippet is empty")
+	}
+	if len(src) > MaxCodeSize {
+		return nil, fmt.Errorf("code_snippet is %d bytes, the limit is %d", len(src), MaxCodeSize)
+	}
+	f, err := fileOptions.Parse(fileName, src, 0)
+	if err != nil {
+		return nil, compileError(err)
+	}
+	if err := refuseLoad(f); err != nil {
+		return nil, err
+	}
+	used := make(map[string]bool)
+	isPredeclared := func(name string) bool {
+		if _, ok := tableIndex[name]; ok {
+			used[name] = true
+			return true
+		}
+		return false
+	}
+	prog, err := starlark.FileProgram(f, isPredeclared)
+	if err != nil {
+		return nil, compileError(err)
+	}
+	if err := refuseRecursion(f); err != nil {
+		return nil, err
+	}
+
+	p := &Program{prog: prog}
+	perRun := false
+	for i := range table {
+		e := &table[i]
+		if used[e.Name] {
+			p.uses = append(p.uses, e)
+			perRun = perRun || e.perRun != nil
+		}
+	}
+	if !perRun {
+		p.shared = make(starlark.StringDict, len(p.uses))
+		for _, e := range p.uses {
+			p.shared[e.Name] = e.static
+		}
+	}
+	p.runs.New = func() any { return newRun(p) }
+	return p, nil
+}
+
+// compileError rewrites a parser or resolver error as "line:col: msg"
+// lines.
+func compileError(err error) error {
+	var serr syntax.Error
+	var rerrs resolve.ErrorList
+	switch {
+	case errors.As(err, &serr):
+		return errors.New(position(serr.Pos) + ": " + serr.Msg)
+	case errors.As(err, &rerrs):
+		const most = 10
+		lines := make([]string, 0, min(len(rerrs), most+1))
+		for i, e := range rerrs {
+			if i == most {
+				lines = append(lines, fmt.Sprintf("and %d more", len(rerrs)-most))
+				break
+			}
+			lines = append(lines, position(e.Pos)+": "+e.Msg)
+		}
+		return errors.New(strings.Join(lines, "\n"))
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), fileName+":"))
+}
+
+func position(p syntax.Position) string {
+	return fmt.Sprintf("%d:%d", p.Line, p.Col)
+}
+
+// refuseLoad reports the first load statement: snippets have no modules to
+// load.
+func refuseLoad(f *syntax.File) error {
+	var err error
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if err != nil {
+			return false
+		}
+		if l, ok := n.(*syntax.LoadStmt); ok {
+			err = fmt.Errorf("%s: load() is not allowed in snippets", position(l.Load))
+			return false
+		}
+		return true
+	})
+	return err
+}
+
+// refuseRecursion reports a cycle in the calls between the snippet's
+// global functions. Calls through values (a function passed as an
+// argument) are caught at run time by the interpreter instead.
+func refuseRecursion(f *syntax.File) error {
+	defs := make(map[string]*syntax.DefStmt)
+	var order []string
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if d, ok := n.(*syntax.DefStmt); ok {
+			if _, seen := defs[d.Name.Name]; !seen {
+				order = append(order, d.Name.Name)
+			}
+			defs[d.Name.Name] = d
+			return false
+		}
+		return true
+	})
+	if len(defs) == 0 {
+		return nil
+	}
+
+	type call struct {
+		callee string
+		pos    syntax.Position
+	}
+	calls := make(map[string][]call, len(defs))
+	for name, d := range defs {
+		for _, stmt := range d.Body {
+			syntax.Walk(stmt, func(n syntax.Node) bool {
+				c, ok := n.(*syntax.CallExpr)
+				if !ok {
+					return true
+				}
+				id, ok := c.Fn.(*syntax.Ident)
+				if !ok {
+					return true
+				}
+				if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Global {
+					if _, isDef := defs[id.Name]; isDef {
+						calls[name] = append(calls[name], call{id.Name, id.NamePos})
+					}
+				}
+				return true
+			})
+		}
+	}
+
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := make(map[string]int, len(defs))
+	var path []string
+	var visit func(name string) error
+	visit = func(name string) error {
+		state[name] = onPath
+		path = append(path, name)
+		for _, c := range calls[name] {
+			switch state[c.callee] {
+			case onPath:
+				start := 0
+				for i, p := range path {
+					if p == c.callee {
+						start = i
+						break
+					}
+				}
+				cycle := append(append([]string(nil), path[start:]...), c.callee)
+				return fmt.Errorf("%s: recursion is not allowed: %s", position(c.pos), strings.Join(cycle, " calls "))
+			case unvisited:
+				if err := visit(c.callee); err != nil {
+					return err
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[name] = done
+		return nil
+	}
+	for _, name := range order {
+		if state[name] == unvisited {
+			if err := visit(name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Interface guards.
+var (
+	_ registry.ExecMode = CodeMode{}
+	_ registry.Program  = (*Program)(nil)
+	_ caddy.Module      = CodeMode{}
+)

@@ -1,0 +1,324 @@
+package snippet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+// checkpointSteps is how many steps a run takes before its deadline is
+// first checked and its timer armed. Short runs (most requests) never arm
+// a timer; builtins that do heavy work charge steps, so they reach the
+// checkpoint early.
+const checkpointSteps = 500
+
+// Why a run was stopped from outside the interpreter.
+const (
+	stopNone int32 = iota
+	stopSteps
+	stopTimeout
+)
+
+// Fixed client messages of the failures that are not the snippet's own.
+const (
+	msgSteps   = "snippet exceeded its step budget"
+	msgTimeout = "snippet timed out"
+	msgRuntime = "snippet failed"
+	msgResult  = "snippet result is invalid"
+)
+
+// run is the state of one request's execution. Runs are pooled per
+// Program: the thread (and its frame free list), the per-request
+// predeclared dict and the values bound to the invocation are reused.
+type run struct {
+	thread starlark.Thread
+	prog   *Program
+	ctx    context.Context
+	inv    *registry.Invocation
+	// env is the predeclared environment of this run: the Program's shared
+	// dict, or own when the snippet uses per-request names.
+	env starlark.StringDict
+	own starlark.StringDict
+
+	stop     atomic.Int32
+	budget   uint64
+	armed    bool
+	timer    *time.Timer
+	unwatch  func() bool
+	envCtx   context.Context
+	envClose context.CancelFunc
+
+	req      request
+	user     identity
+	caller   identity
+	endpoint endpointView
+	envValue envValue
+	store    storeValue
+	http     httpValue
+	log      logFunc
+}
+
+func newRun(p *Program) any {
+	r := &run{prog: p}
+	r.thread.Name = "snippet"
+	r.thread.OnMaxSteps = r.checkpoint
+	r.thread.Print = r.print
+	r.thread.Load = refuseLoadAtRun
+	r.envValue = envValue{object: object{"env"}, r: r}
+	r.store = storeValue{object: object{"store"}, r: r}
+	r.http = httpValue{object: object{"http"}, r: r}
+	r.log = logFunc{r: r}
+	r.env = p.shared
+	if p.shared == nil {
+		r.own = make(starlark.StringDict, len(p.uses))
+		for _, e := range p.uses {
+			if e.perRun == nil {
+				r.own[e.Name] = e.static
+			}
+		}
+		r.env = r.own
+	}
+	return r
+}
+
+func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
+	return nil, errors.New("load() is not allowed in snippets")
+}
+
+// Run executes the snippet for one request and reads its result.
+//
+// The global `result` must be a dict, in one of two forms:
+//
+//   - {"response": Response(...)}: the response is sent as built;
+//   - {"payload": v, "headers": {...}, "status_code": 200}: v is encoded as
+//     JSON and sent with Content-Type application/json (the snippet's
+//     headers may override it). Every key is optional: a missing payload
+//     is sent as the JSON `null`, a missing status_code is 200. With status
+//     204 or 304 the body is empty.
+//
+// Failures are *registry.ExecError values: the error builtins give
+// FailUser with the snippet's status and message; the step budget
+// FailSteps (500); the deadline or a cancelled ctx FailTimeout (503); a
+// missing or malformed result FailResult (500); anything else FailRuntime
+// (500). Only FailUser carries text from the snippet; Err always holds the
+// full error with the snippet's line and column.
+func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *registry.Result, err error) {
+	r := p.runs.Get().(*run)
+	reusable := false
+	defer func() {
+		if v := recover(); v != nil {
+			res = nil
+			err = &registry.ExecError{
+				Kind: registry.FailRuntime, Status: 500, Message: msgRuntime,
+				Err: fmt.Errorf("snippet panicked: %v", v), Steps: r.thread.Steps,
+			}
+			reusable = false
+		}
+		if reusable {
+			p.runs.Put(r)
+		}
+	}()
+
+	r.begin(ctx, inv)
+	globals, runErr := p.prog.Init(&r.thread, r.env)
+	if runErr == nil {
+		res, err = makeResult(globals["result"])
+	}
+	steps := r.thread.Steps
+	if runErr != nil {
+		err = r.classify(runErr, steps)
+	} else if err != nil {
+		err = &registry.ExecError{Kind: registry.FailResult, Status: 500, Message: msgResult, Err: err, Steps: steps}
+	} else {
+		res.Steps = steps
+	}
+	reusable = r.end()
+	return res, err
+}
+
+func (r *run) begin(ctx context.Context, inv *registry.Invocation) {
+	r.ctx = ctx
+	r.inv = inv
+	r.budget = inv.MaxSteps
+	r.stop.Store(stopNone)
+	r.thread.Uncancel()
+	r.thread.Steps = 0
+	first := uint64(checkpointSteps)
+	if r.budget != 0 && r.budget < first {
+		first = r.budget
+	}
+	r.thread.SetMaxExecutionSteps(first)
+	if ctx.Err() != nil {
+		r.halt(stopTimeout, "cancelled")
+	}
+	if r.own != nil {
+		r.bind()
+		for _, e := range r.prog.uses {
+			if e.perRun != nil {
+				r.own[e.Name] = e.perRun(r)
+			}
+		}
+	}
+}
+
+// end releases what the run acquired and reports whether r may be reused
+// (no timer callback can still reach it).
+func (r *run) end() bool {
+	reusable := true
+	if r.armed {
+		if !r.timer.Stop() {
+			reusable = false
+		}
+		if r.unwatch != nil && !r.unwatch() {
+			reusable = false
+		}
+		r.armed, r.timer, r.unwatch = false, nil, nil
+	}
+	if r.envClose != nil {
+		r.envClose()
+		r.envCtx, r.envClose = nil, nil
+	}
+	r.ctx, r.inv = nil, nil
+	if r.own != nil {
+		r.unbind()
+	}
+	return reusable
+}
+
+// checkpoint runs on the interpreter's goroutine each time the thread
+// reaches its current step limit.
+func (r *run) checkpoint(t *starlark.Thread) {
+	if r.budget != 0 && t.Steps >= r.budget {
+		r.halt(stopSteps, "too many steps")
+		return
+	}
+	if r.expired() {
+		r.halt(stopTimeout, "timeout")
+		return
+	}
+	if !r.armed {
+		r.arm()
+	}
+	next := uint64(math.MaxUint64)
+	if r.budget != 0 {
+		next = r.budget
+	}
+	t.SetMaxExecutionSteps(next)
+}
+
+func (r *run) expired() bool {
+	if r.ctx.Err() != nil {
+		return true
+	}
+	return !r.inv.Deadline.IsZero() && !time.Now().Before(r.inv.Deadline)
+}
+
+// arm cancels the thread at the deadline and when ctx is done.
+func (r *run) arm() {
+	r.armed = true
+	d := time.Duration(math.MaxInt64)
+	if !r.inv.Deadline.IsZero() {
+		d = time.Until(r.inv.Deadline)
+	}
+	r.timer = time.AfterFunc(d, r.timeUp)
+	if r.ctx.Done() != nil {
+		r.unwatch = context.AfterFunc(r.ctx, r.timeUp)
+	}
+}
+
+func (r *run) timeUp() { r.halt(stopTimeout, "timeout") }
+
+// halt stops the thread at its next step; the first reason wins.
+func (r *run) halt(why int32, reason string) {
+	r.stop.CompareAndSwap(stopNone, why)
+	r.thread.Cancel(reason)
+}
+
+// afterBlocking is called by builtins that waited on the outside world: a
+// run past its deadline stops at the next step.
+func (r *run) afterBlocking() {
+	if r.expired() {
+		r.halt(stopTimeout, "timeout")
+	}
+}
+
+// outsideCtx is the context of calls to the Env: the request's, bounded
+// by the run's deadline.
+func (r *run) outsideCtx() context.Context {
+	if r.envCtx == nil {
+		if r.inv.Deadline.IsZero() {
+			r.envCtx, r.envClose = context.WithCancel(r.ctx)
+		} else {
+			r.envCtx, r.envClose = context.WithDeadline(r.ctx, r.inv.Deadline)
+		}
+	}
+	return r.envCtx
+}
+
+func (r *run) print(_ *starlark.Thread, msg string) {
+	r.inv.Log("debug", truncate(msg, MaxLogMessage))
+}
+
+// classify turns an interpreter error into an ExecError.
+func (r *run) classify(err error, steps uint64) *registry.ExecError {
+	full := describe(err)
+	switch r.stop.Load() {
+	case stopSteps:
+		return &registry.ExecError{Kind: registry.FailSteps, Status: 500, Message: msgSteps, Err: full, Steps: steps}
+	case stopTimeout:
+		return &registry.ExecError{Kind: registry.FailTimeout, Status: 503, Message: msgTimeout, Err: full, Steps: steps}
+	}
+	var ue *userError
+	if errors.As(err, &ue) {
+		return &registry.ExecError{Kind: registry.FailUser, Status: ue.status, Message: ue.message, Err: full, Steps: steps}
+	}
+	var re *resultError
+	if errors.As(err, &re) {
+		return &registry.ExecError{Kind: registry.FailResult, Status: 500, Message: msgResult, Err: full, Steps: steps}
+	}
+	return &registry.ExecError{Kind: registry.FailRuntime, Status: 500, Message: msgRuntime, Err: full, Steps: steps}
+}
+
+// runError is an interpreter error with the snippet positions that led to
+// it, for the log.
+type runError struct {
+	msg   string
+	cause error
+}
+
+func (e *runError) Error() string { return e.msg }
+func (e *runError) Unwrap() error { return e.cause }
+
+// describe formats err as "3:7: message", naming the enclosing calls
+// ("3:7 in f, 10:1: message") when there are several.
+func describe(err error) error {
+	var ee *starlark.EvalError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	var frames []string
+	for i := len(ee.CallStack) - 1; i >= 0; i-- {
+		fr := ee.CallStack[i]
+		if fr.Pos.Filename() != fileName {
+			continue
+		}
+		s := position(fr.Pos)
+		if fr.Name != "<toplevel>" {
+			s += " in " + fr.Name
+		}
+		frames = append(frames, s)
+	}
+	msg := ee.Msg
+	if len(frames) > 0 {
+		msg = strings.Join(frames, ", ") + ": " + msg
+	}
+	return &runError{msg: msg, cause: err}
+}
