@@ -1,0 +1,228 @@
+package registry
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+)
+
+func TestETagIfMatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	a := f.create(rec("a", "/a"))
+	tag := ETag(a)
+	if tag[0] != '"' || tag[len(tag)-1] != '"' {
+		t.Fatalf("ETag %s is not quoted", tag)
+	}
+
+	b, created, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v2")), tag)
+	if err != nil || created || b.Version != 2 {
+		t.Fatalf("Put with current ETag: %+v created=%v err=%v", b, created, err)
+	}
+	if ETag(b) == tag {
+		t.Fatal("ETag did not change with the version")
+	}
+
+	tests := []struct {
+		name string
+		do   func() error
+		want Kind
+	}{
+		{"put stale", func() error {
+			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v3")), tag)
+			return err
+		}, KindStale},
+		{"put list with current", func() error {
+			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v3")), tag+", "+ETag(b))
+			return err
+		}, 0},
+		{"put weak never matches", func() error {
+			cur, _ := f.r.Get("a")
+			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a")), "W/"+ETag(cur))
+			return err
+		}, KindStale},
+		{"patch stale", func() error {
+			_, err := f.r.Patch(ctx, "a", []byte(`{"route_group": "x"}`), tag)
+			return err
+		}, KindStale},
+		{"delete stale", func() error { return f.r.Delete(ctx, "a", tag) }, KindStale},
+		{"star on missing", func() error {
+			_, _, err := f.r.Put(ctx, "zz", []byte(rec("zz", "/zz")), "*")
+			return err
+		}, KindStale},
+		{"tag on missing", func() error {
+			_, _, err := f.r.Put(ctx, "zz", []byte(rec("zz", "/zz")), tag)
+			return err
+		}, KindStale},
+		{"star on existing", func() error {
+			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v4")), "*")
+			return err
+		}, 0},
+	}
+	for _, tt := range tests {
+		err := tt.do()
+		if kindOf(err) != tt.want || (tt.want == 0 && err != nil) {
+			t.Errorf("%s: err = %v, want kind %d", tt.name, err, tt.want)
+		}
+	}
+	if got, _ := f.r.Get("a"); got.Version != 4 {
+		t.Errorf("version = %d, want 4", got.Version)
+	}
+}
+
+func TestPut(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	got, created, err := f.r.Put(ctx, "a", []byte(`{"route": "/a", "code_snippet": "c"}`), "")
+	if err != nil || !created || got.Name != "a" {
+		t.Fatalf("Put create: %+v %v %v", got, created, err)
+	}
+	again, created, err := f.r.Put(ctx, "a", []byte(`{"route": "/a", "code_snippet": "c", "version": 9}`), "")
+	if err != nil || created || again.Version != 1 || !again.UpdatedAt.Equal(*got.UpdatedAt) {
+		t.Errorf("Put of the same content changed the record: %+v %v %v", again, created, err)
+	}
+	if _, _, err := f.r.Put(ctx, "a", []byte(rec("b", "/a")), ""); kindOf(err) != KindInvalid {
+		t.Errorf("name mismatch: %v", err)
+	}
+	if _, _, err := f.r.Put(ctx, "a b", []byte(rec("", "/a")), ""); kindOf(err) != KindInvalid {
+		t.Errorf("bad path name: %v", err)
+	}
+	replaced, _, err := f.r.Put(ctx, "a", []byte(`{"route": "/a2", "code_snippet": "c"}`), "")
+	if err != nil || replaced.Version != 2 || replaced.Route != "/a2" {
+		t.Errorf("replace: %+v %v", replaced, err)
+	}
+	if _, err := f.r.Create(ctx, []byte(rec("a", "/other"))); kindOf(err) != KindExists {
+		t.Errorf("Create of an existing name: %v", err)
+	}
+}
+
+func TestPatch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(rec("a", "/a", "route_group", "g", "allowed_roles", `["staff"]`, "active", "false"))
+	tests := []struct {
+		name  string
+		patch string
+		want  Kind
+		check func(Record) bool
+	}{
+		{"set field", `{"route": "/b"}`, 0, func(r Record) bool { return r.Route == "/b" && r.RouteGroup == "g" }},
+		{"null removes", `{"allowed_roles": null, "active": null}`, 0, func(r Record) bool { return r.AllowedRoles == nil && r.IsActive() }},
+		{"read-only ignored", `{"version": 100, "sync_state": "in_sync"}`, 0, func(r Record) bool { return r.Version == 3 }},
+		{"rename", `{"name": "b"}`, KindInvalid, nil},
+		{"invalid result", `{"request_method": "POST"}`, KindInvalid, nil},
+		{"unknown field", `{"colour": "red"}`, KindInvalid, nil},
+		{"wrong type", `{"route": 5}`, KindInvalid, nil},
+		{"not an object", `["x"]`, KindInvalid, nil},
+		{"malformed", `{"route": `, KindInvalid, nil},
+	}
+	for _, tt := range tests {
+		got, err := f.r.Patch(ctx, "a", []byte(tt.patch), "")
+		if kindOf(err) != tt.want || (tt.want == 0 && err != nil) {
+			t.Errorf("%s: err = %v, want kind %d", tt.name, err, tt.want)
+			continue
+		}
+		if tt.check != nil && !tt.check(got) {
+			t.Errorf("%s: got %+v", tt.name, got)
+		}
+	}
+	if got, _ := f.r.Get("a"); got.Route != "/b" || got.Version != 3 {
+		t.Errorf("refused patches changed the record: %+v", got)
+	}
+	if _, err := f.r.Patch(ctx, "nope", []byte(`{}`), ""); kindOf(err) != KindNotFound {
+		t.Errorf("patch of a missing record: %v", err)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(rec("a", "/a"))
+	if err := f.r.Delete(ctx, "a", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.r.Get("a"); kindOf(err) != KindNotFound {
+		t.Errorf("Get after delete: %v", err)
+	}
+	if err := f.r.Delete(ctx, "a", ""); kindOf(err) != KindNotFound {
+		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestListFilters(t *testing.T) {
+	f := newFixture(t, func(o *Options) {
+		o.Declared = []Record{{Name: "decl", Route: "/decl", CodeSnippet: "d", RouteGroup: "g1"}}
+	})
+	f.create(rec("b", "/b", "route_group", "g1"))
+	f.create(rec("a", "/a"))
+	f.sync()
+	f.create(rec("c", "/c", "route_group", "g1", "active", "false"))
+	f.create(rec("0", "/0"))
+
+	names := func(recs []Record) []string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	g1, empty := "g1", ""
+	yes, no := true, false
+	tests := []struct {
+		name string
+		f    Filter
+		want []string
+	}{
+		{"all", Filter{}, []string{"0", "a", "b", "c", "decl"}},
+		{"group", Filter{RouteGroup: &g1}, []string{"b", "c", "decl"}},
+		{"empty group", Filter{RouteGroup: &empty}, []string{"0", "a"}},
+		{"to_sync", Filter{SyncState: StateToSync}, []string{"0", "c"}},
+		{"in_sync", Filter{SyncState: StateInSync}, []string{"a", "b", "decl"}},
+		{"archived", Filter{Active: &no}, []string{"c"}},
+		{"active in g1", Filter{Active: &yes, RouteGroup: &g1}, []string{"b", "decl"}},
+	}
+	for _, tt := range tests {
+		if got := names(f.r.List(tt.f)); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if got := f.r.List(Filter{SyncState: "nope"}); got == nil || len(got) != 0 {
+		t.Errorf("List with no match = %#v, want empty non-nil", got)
+	}
+}
+
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	a := f.create(rec("a", "/a"))
+	tag := ETag(a)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, errs[i] = f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "writer "+itoa(i))), tag)
+		}()
+	}
+	wg.Wait()
+	wins, stale := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case kindOf(err) == KindStale:
+			stale++
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	if wins != 1 || stale != n-1 {
+		t.Errorf("%d writers won, %d got stale; want 1 and %d", wins, stale, n-1)
+	}
+	if got, _ := f.r.Get("a"); got.Version != 2 {
+		t.Errorf("version = %d, want 2", got.Version)
+	}
+}
