@@ -1,0 +1,75 @@
+package snippet
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string // the whole error text
+	}{
+		{"syntax", "x = (", "1:6: got end of file, want primary expression"},
+		{"syntax on a later line", "x = 1\n  y = 2", "2:3: got indent, want primary expression"},
+		{"undefined name", "x = 1\nresult = foo", "2:10: undefined: foo"},
+		{"undefined names, each reported", "a = foo\nb = bar", "1:5: undefined: foo\n2:5: undefined: bar"},
+		{"undefined inside a function", "def f():\n    return nope\nresult = {}", "2:12: undefined: nope"},
+		{"load", "load(\"lib.star\", \"x\")\nresult = {}", "1:1: load() is not allowed in snippets"},
+		{"direct recursion", "def f(n):\n    return f(n - 1)\nresult = {}", "2:12: recursion is not allowed: f calls f"},
+		{"mutual recursion", "def f():\n    g()\ndef g():\n    f()\nresult = {}", "4:5: recursion is not allowed: f calls g calls f"},
+		{"empty", "  \n", "code_snippet is empty"},
+		{"too large", "x = 1\n" + strings.Repeat("#", MaxCodeSize), "code_snippet is 262150 bytes, the limit is 262144"},
+		{"print is not predeclared as print", "result = printer", "1:10: undefined: printer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := CodeMode{}.Compile(&registry.Record{CodeSnippet: tt.src})
+			if err == nil {
+				t.Fatalf("Compile succeeded, want error %q", tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error = %q, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompileDialect(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+	}{
+		{"top-level if, for, while", "x = 0\nif True:\n    x = 1\nfor i in range(3):\n    x += i\nwhile x > 0:\n    x -= 1\nresult = {}"},
+		{"global reassignment", "result = {}\nresult = {\"payload\": 1}"},
+		{"set", "s = set([1, 2])\nresult = {\"payload\": len(s)}"},
+		{"def without recursion", "def double(x):\n    return 2 * x\ndef quad(x):\n    return double(double(x))\nresult = {\"payload\": quad(1)}"},
+		{"every predeclared name", "x = [request, user, caller, endpoint, env, json, time, hashlib, hmac, base64, log, Response, NotFound, BadRequest, Unauthorized, Forbidden, UserError, ValidationError]\nresult = {}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Compile(tt.src); err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+		})
+	}
+}
+
+func TestCompileNoRecord(t *testing.T) {
+	if _, err := (CodeMode{}).Compile(nil); err == nil {
+		t.Fatal("Compile(nil) succeeded")
+	}
+}
+
+func TestModuleInfo(t *testing.T) {
+	info := CodeMode{}.CaddyModule()
+	if info.ID != "endpoint.exec_modes.code" {
+		t.Errorf("ID = %q", info.ID)
+	}
+	if _, ok := info.New().(registry.ExecMode); !ok {
+		t.Error("New() is not a registry.ExecMode")
+	}
+}
