@@ -1,0 +1,241 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// schemaURL is the in-memory address of the schema being compiled. It is
+// the only resource the compiler may load; every other URL is refused.
+const schemaURL = "mem:///request_content_schema.json"
+
+// maxViolations caps how many violations one body can produce.
+const maxViolations = 64
+
+var msgPrinter = message.NewPrinter(language.English)
+
+// jsonValidator validates against a JSON Schema compiled with draft 2020-12
+// pinned and format assertions on. The compiled *jsonschema.Schema is
+// read-only during validation (each Validate call builds its own state), so
+// one value serves concurrent requests.
+type jsonValidator struct {
+	schema *jsonschema.Schema
+}
+
+// refuseLoader is the compiler's only URL loader: a $ref or $schema that
+// leaves the schema document (file://, http(s)://, a relative file name)
+// fails compilation instead of reading the file system or the network.
+// The embedded JSON Schema meta-schemas never reach it.
+type refuseLoader struct{}
+
+func (refuseLoader) Load(url string) (any, error) {
+	return nil, errors.New("references outside the schema are not allowed")
+}
+
+// compileJSON compiles a JSON Schema written as JSON or YAML. The draft is
+// pinned to 2020-12: a schema without $schema is read as 2020-12, and a
+// $schema naming any other draft or meta-schema is refused. The format
+// keyword is asserted (a "date-time" string that is not one fails).
+func compileJSON(source string) (Validator, error) {
+	doc, err := decodeSchemaSource(source)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDraft(doc); err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	c.UseLoader(refuseLoader{})
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		return nil, fmt.Errorf("compiling JSON schema: %v", err)
+	}
+	sch, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("compiling JSON schema: %s", tidyCompileError(err))
+	}
+	return &jsonValidator{schema: sch}, nil
+}
+
+// decodeSchemaSource reads source as JSON, else as YAML.
+func decodeSchemaSource(source string) (any, error) {
+	trimmed := strings.TrimSpace(source)
+	if trimmed == "" {
+		return nil, errors.New("parsing schema: schema is empty")
+	}
+	doc, jerr := jsonschema.UnmarshalJSON(strings.NewReader(source))
+	if jerr == nil {
+		return doc, nil
+	}
+	doc, yerr := yamlToJSON([]byte(source))
+	if yerr == nil {
+		return doc, nil
+	}
+	if trimmed[0] == '{' || trimmed[0] == '[' {
+		return nil, fmt.Errorf("parsing schema as JSON: %s", jsonErrorText([]byte(source), jerr))
+	}
+	return nil, fmt.Errorf("parsing schema as YAML: %v", yerr)
+}
+
+// checkDraft refuses a $schema that names anything but draft 2020-12,
+// wherever a schema object may carry one. Values of const, enum, default
+// and examples are data, not schemas, and are not inspected.
+func checkDraft(v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		if s, ok := v["$schema"].(string); ok && !isDraft2020(s) {
+			return fmt.Errorf("compiling JSON schema: $schema %q is not supported: only draft 2020-12 (https://json-schema.org/draft/2020-12/schema)", s)
+		}
+		for k, sub := range v {
+			switch k {
+			case "const", "enum", "default", "examples":
+				continue
+			}
+			if err := checkDraft(sub); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, sub := range v {
+			if err := checkDraft(sub); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isDraft2020(s string) bool {
+	s = strings.TrimSuffix(s, "#")
+	return s == "https://json-schema.org/draft/2020-12/schema" || s == "http://json-schema.org/draft/2020-12/schema"
+}
+
+// tidyCompileError drops the internal resource address from messages.
+func tidyCompileError(err error) string {
+	msg := err.Error()
+	msg = strings.ReplaceAll(msg, `"`+schemaURL+`"`, "schema")
+	msg = strings.ReplaceAll(msg, schemaURL, "schema")
+	return msg
+}
+
+// Validate parses body (numbers as json.Number) and validates it. The
+// parsed document is returned even when it violates the schema.
+func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, []Violation{{Loc: []any{"body"}, Msg: "body is empty", Type: "json_invalid"}}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid JSON: " + jsonErrorText(body, err), Type: "json_invalid"}}
+	}
+	err = v.schema.Validate(doc)
+	if err == nil {
+		return doc, nil
+	}
+	var verr *jsonschema.ValidationError
+	if !errors.As(err, &verr) {
+		return doc, []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "schema"}}
+	}
+	out := make([]Violation, 0, 4)
+	flatten(verr, doc, &out)
+	return doc, out
+}
+
+// flatten appends one Violation per leaf of the error tree.
+func flatten(e *jsonschema.ValidationError, doc any, out *[]Violation) {
+	if len(*out) >= maxViolations {
+		return
+	}
+	if len(e.Causes) > 0 {
+		for _, c := range e.Causes {
+			flatten(c, doc, out)
+		}
+		return
+	}
+	*out = append(*out, Violation{
+		Loc:  instanceLoc(doc, e.InstanceLocation),
+		Msg:  e.ErrorKind.LocalizedString(msgPrinter),
+		Type: keyword(e.ErrorKind),
+	})
+}
+
+// instanceLoc turns a JSON pointer's tokens into ["body", …] with ints for
+// array indexes, found by walking the parsed document.
+func instanceLoc(doc any, tokens []string) []any {
+	loc := make([]any, 0, len(tokens)+1)
+	loc = append(loc, "body")
+	cur := doc
+	for _, tok := range tokens {
+		switch c := cur.(type) {
+		case []any:
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(c) {
+				loc = append(loc, i)
+				cur = c[i]
+				continue
+			}
+			cur = nil
+		case map[string]any:
+			cur = c[tok]
+		default:
+			cur = nil
+		}
+		loc = append(loc, tok)
+	}
+	return loc
+}
+
+func keyword(k jsonschema.ErrorKind) string {
+	if p := k.KeywordPath(); len(p) > 0 {
+		return p[0]
+	}
+	switch k.(type) {
+	case *kind.Not:
+		return "not"
+	case *kind.FalseSchema:
+		return "false_schema"
+	case *kind.RefCycle:
+		return "$ref"
+	case *kind.InvalidJsonValue:
+		return "json_invalid"
+	}
+	return "schema"
+}
+
+// jsonErrorText names a JSON syntax error with its line and column.
+func jsonErrorText(src []byte, err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := lineCol(src, se.Offset)
+		return fmt.Sprintf("line %d, column %d: %v", line, col, se)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return "unexpected end of input"
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		line, col := lineCol(src, te.Offset)
+		return fmt.Sprintf("line %d, column %d: %v", line, col, te)
+	}
+	return err.Error()
+}
+
+// lineCol gives the 1-based line and column of the byte at which the
+// decoder stopped (encoding/json offsets count that byte).
+func lineCol(src []byte, off int64) (int, int) {
+	pos := int(min(max(off-1, 0), int64(len(src))))
+	before := src[:pos]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := pos - bytes.LastIndexByte(before, '\n')
+	return line, col
+}

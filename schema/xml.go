@@ -1,0 +1,200 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// xsdBackend is one XSD engine: libxml2 through cgo (xsd_libxml2.go) or
+// the pure-Go helium (xsd_helium.go), chosen by the cgo build tag. The
+// front (this file) checks the XSD and each body before a backend sees
+// them, and turns what the backend reports into Violations.
+type xsdBackend interface {
+	// validate parses body, which passed checkXMLProlog, without entity
+	// substitution, DTD loading or network access, then validates it.
+	// A parse failure is returned as parseErr; schema violations as issues.
+	validate(body []byte) (issues []xmlIssue, parseErr error)
+}
+
+// xmlIssue is one XSD violation as a backend reports it.
+type xmlIssue struct {
+	// path holds element names from the root down to the failing node;
+	// a failing attribute is last, as "@name". Empty when unknown.
+	path []string
+	// line is the body line of the failing node, 0 when unknown.
+	line int
+	msg  string
+}
+
+type xsdValidator struct {
+	backend xsdBackend
+}
+
+func compileXSD(source string) (Validator, error) {
+	src := []byte(source)
+	if err := checkXSDSource(src); err != nil {
+		return nil, err
+	}
+	// newXSDBackend comes from xsd_libxml2.go or xsd_helium.go.
+	be, err := newXSDBackend(src)
+	if err != nil {
+		return nil, fmt.Errorf("compiling XSD: %v", err)
+	}
+	return &xsdValidator{backend: be}, nil
+}
+
+// Validate checks body against the XSD; parsed is always nil.
+func (v *xsdValidator) Validate(body []byte) (any, []Violation) {
+	if err := checkXMLProlog(body); err != nil {
+		return nil, []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "xml_invalid"}}
+	}
+	issues, perr := v.backend.validate(body)
+	if perr != nil {
+		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid XML: " + perr.Error(), Type: "xml_invalid"}}
+	}
+	if len(issues) == 0 {
+		return nil, nil
+	}
+	out := make([]Violation, 0, min(len(issues), maxViolations))
+	for _, is := range issues {
+		if len(out) == maxViolations {
+			break
+		}
+		loc := make([]any, 0, len(is.path)+1)
+		loc = append(loc, "body")
+		for _, p := range is.path {
+			loc = append(loc, p)
+		}
+		msg := strings.TrimSpace(is.msg)
+		if msg == "" {
+			msg = "the body does not match the XSD"
+		}
+		if is.line > 0 {
+			msg = "line " + strconv.Itoa(is.line) + ": " + msg
+		}
+		out = append(out, Violation{Loc: loc, Msg: msg, Type: "xml_schema"})
+	}
+	return nil, out
+}
+
+// checkXSDSource refuses, before any backend parses it, an XSD that could
+// reach outside itself: a DOCTYPE (entities, external DTD), or an include,
+// import, redefine or override carrying a schemaLocation. An import with
+// only a namespace stays allowed. The XSD must be UTF-8.
+func checkXSDSource(src []byte) error {
+	if err := checkXMLProlog(src); err != nil {
+		return fmt.Errorf("compiling XSD: %v", err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(src))
+	d.Strict = true
+	for {
+		tok, err := d.RawToken()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("parsing XSD: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			line, _ := d.InputPos()
+			return fmt.Errorf("compiling XSD: line %d: DOCTYPE and other <! declarations are not allowed", line)
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "include", "import", "redefine", "override":
+			default:
+				continue
+			}
+			for _, a := range t.Attr {
+				if a.Name.Local == "schemaLocation" {
+					line, _ := d.InputPos()
+					return fmt.Errorf("compiling XSD: line %d: %s with a schemaLocation is not allowed: a schema cannot load other files", line, t.Name.Local)
+				}
+			}
+		}
+	}
+}
+
+// checkXMLProlog refuses what must never reach an XML parser: an empty
+// document, NUL bytes and encodings that are not ASCII-compatible (which
+// would hide the markup below from a byte scan), and any <! declaration
+// before the root element. A DOCTYPE can only appear there, and ENTITY
+// declarations only inside it, so this refuses XXE and entity expansion
+// bombs before parsing. Comments and processing instructions pass.
+func checkXMLProlog(b []byte) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.New("body is empty")
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return errors.New("invalid XML: NUL byte")
+	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	for i := 0; ; {
+		for i < len(b) && isXMLSpace(b[i]) {
+			i++
+		}
+		rest := b[i:]
+		switch {
+		case len(rest) == 0:
+			return errors.New("invalid XML: no root element")
+		case rest[0] != '<':
+			return errors.New("invalid XML: content before the root element (or a non-UTF-8 encoding)")
+		case bytes.HasPrefix(rest, []byte("<?")):
+			end := bytes.Index(rest, []byte("?>"))
+			if end < 0 {
+				return errors.New("invalid XML: unterminated processing instruction")
+			}
+			if i == 0 && bytes.HasPrefix(rest, []byte("<?xml")) && len(rest) > 5 && isXMLSpace(rest[5]) {
+				if err := checkXMLDeclEncoding(rest[5:end]); err != nil {
+					return err
+				}
+			}
+			i += end + 2
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end := bytes.Index(rest[4:], []byte("-->"))
+			if end < 0 {
+				return errors.New("invalid XML: unterminated comment")
+			}
+			i += 4 + end + 3
+		case bytes.HasPrefix(rest, []byte("<!")):
+			return errors.New("invalid XML: DOCTYPE and ENTITY declarations are not allowed")
+		default:
+			return nil
+		}
+	}
+}
+
+// checkXMLDeclEncoding allows only ASCII-compatible encodings in the XML
+// declaration, so that the prolog scan sees the markup a parser will see.
+func checkXMLDeclEncoding(decl []byte) error {
+	i := bytes.Index(decl, []byte("encoding"))
+	if i < 0 {
+		return nil
+	}
+	rest := bytes.TrimLeft(decl[i+len("encoding"):], " \t\r\n")
+	if len(rest) == 0 || rest[0] != '=' {
+		return errors.New("invalid XML: malformed encoding declaration")
+	}
+	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+	if len(rest) < 2 || (rest[0] != '"' && rest[0] != '\'') {
+		return errors.New("invalid XML: malformed encoding declaration")
+	}
+	end := bytes.IndexByte(rest[1:], rest[0])
+	if end < 0 {
+		return errors.New("invalid XML: malformed encoding declaration")
+	}
+	switch strings.ToLower(string(rest[1 : 1+end])) {
+	case "utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1":
+		return nil
+	}
+	return fmt.Errorf("invalid XML: encoding %q is not supported (use UTF-8)", rest[1:1+end])
+}
+
+func isXMLSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
+}

@@ -1,0 +1,259 @@
+//go:build cgo
+
+package schema
+
+/*
+#cgo pkg-config: libxml-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+
+#define EP_MAX_ERRS 64
+#define EP_MAX_MSG 512
+
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *ep_error_ptr;
+#else
+typedef xmlErrorPtr ep_error_ptr;
+#endif
+
+typedef struct {
+	int n;
+	char *msg[EP_MAX_ERRS];
+	int line[EP_MAX_ERRS];
+	xmlNodePtr node[EP_MAX_ERRS];
+} ep_errs;
+
+// ep_collect copies each error that libxml2 has already formatted into a
+// heap string of its own size; nothing goes through a fixed buffer.
+static void ep_collect(void *data, ep_error_ptr err) {
+	ep_errs *e = (ep_errs *) data;
+	if (err == NULL || err->level < XML_ERR_ERROR || e->n >= EP_MAX_ERRS) {
+		return;
+	}
+	int i = e->n++;
+	e->msg[i] = err->message != NULL ? strndup(err->message, EP_MAX_MSG) : NULL;
+	e->line[i] = err->line;
+	e->node[i] = (xmlNodePtr) err->node;
+}
+
+static void ep_free_errs(ep_errs *e) {
+	for (int i = 0; i < e->n; i++) {
+		free(e->msg[i]);
+	}
+}
+
+static xmlSchemaPtr ep_parse_schema(xmlDocPtr doc, ep_errs *errs) {
+	xmlSchemaParserCtxtPtr p = xmlSchemaNewDocParserCtxt(doc);
+	if (p == NULL) {
+		return NULL;
+	}
+	xmlSchemaSetParserStructuredErrors(p, (xmlStructuredErrorFunc) ep_collect, errs);
+	xmlSchemaPtr s = xmlSchemaParse(p);
+	xmlSchemaFreeParserCtxt(p);
+	return s;
+}
+
+static int ep_validate(xmlSchemaPtr schema, xmlDocPtr doc, ep_errs *errs) {
+	xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
+	if (v == NULL) {
+		return -1;
+	}
+	xmlSchemaSetValidStructuredErrors(v, (xmlStructuredErrorFunc) ep_collect, errs);
+	int rc = xmlSchemaValidateDoc(v, doc);
+	xmlSchemaFreeValidCtxt(v);
+	return rc;
+}
+
+static xmlParserInputPtr ep_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
+	return NULL;
+}
+
+static void ep_init(void) {
+	xmlInitParser();
+	xmlSetExternalEntityLoader(ep_no_loader);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/lestrrat-go/libxml2/parser"
+	"github.com/lestrrat-go/libxml2/types"
+)
+
+// Why part of this backend is a cgo shim rather than lestrrat-go/libxml2's
+// xsd package (documents are still parsed and freed through its parser and
+// dom packages):
+//
+//   - xsd.Schema.Validate collects errors with clib's MY_accumulateErr,
+//     which formats each message into a 1 KiB stack buffer and then uses
+//     vsnprintf's return value unclamped: buf[len-1] is read (and may be
+//     written) and len bytes are copied out of buf, so a message longer
+//     than 1 KiB — an echoed client value, a long element name — reads
+//     past the stack buffer, and the copy is not NUL-terminated. ep_validate
+//     does the same validation with a structured error handler that copies
+//     libxml2's own heap-formatted message, and keeps the failing node so
+//     that loc can name the element path.
+//   - xsd.Parse leaks its parser context and the schema document on every
+//     call, parses the XSD with no NONET/NOERROR options, and reports only
+//     "failed to parse schema". ep_parse_schema parses a document we own
+//     (parsed with the hardened options below) and collects the messages
+//     with their lines.
+//
+// ep_init also replaces libxml2's external entity loader, process-wide,
+// with one that loads nothing, so neither a schema nor a body can make
+// libxml2 open a file or a URL even if a check above missed a path.
+func init() {
+	C.ep_init()
+}
+
+// parseOptions: no NOENT (entities are not substituted), no DTDLOAD, no
+// network, and no error or warning output on stderr.
+const parseOptions = parser.XMLParseNoNet | parser.XMLParseNoError | parser.XMLParseNoWarning
+
+var xmlParser = parser.New(parseOptions)
+
+type libxml2Backend struct {
+	schema *C.xmlSchema
+	doc    types.Document
+}
+
+// schemaHandle is what the cleanup frees once the backend is unreachable.
+type schemaHandle struct {
+	schema *C.xmlSchema
+	doc    types.Document
+}
+
+func newXSDBackend(src []byte) (xsdBackend, error) {
+	doc, err := xmlParser.Parse(src)
+	if err != nil {
+		return nil, errors.New(tidyLibxml2Error(err.Error()))
+	}
+	var errs C.ep_errs
+	s := C.ep_parse_schema(cDoc(doc), &errs)
+	msgs := collectMessages(&errs, false)
+	C.ep_free_errs(&errs)
+	if s == nil {
+		doc.Free()
+		if len(msgs) == 0 {
+			return nil, errors.New("invalid XSD")
+		}
+		parts := make([]string, 0, len(msgs))
+		for _, m := range msgs[:min(len(msgs), 5)] {
+			parts = append(parts, "line "+strconv.Itoa(m.line)+": "+m.msg)
+		}
+		return nil, errors.New(strings.Join(parts, "; "))
+	}
+	b := &libxml2Backend{schema: s, doc: doc}
+	runtime.AddCleanup(b, func(h schemaHandle) {
+		C.xmlSchemaFree(h.schema)
+		h.doc.Free()
+	}, schemaHandle{schema: s, doc: doc})
+	return b, nil
+}
+
+func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
+	doc, err := xmlParser.Parse(body)
+	if err != nil {
+		return nil, errors.New(tidyLibxml2Error(err.Error()))
+	}
+	defer doc.Free()
+	var errs C.ep_errs
+	rc := C.ep_validate(b.schema, cDoc(doc), &errs)
+	issues := collectMessages(&errs, true)
+	C.ep_free_errs(&errs)
+	runtime.KeepAlive(b)
+	if rc != 0 && len(issues) == 0 {
+		issues = append(issues, xmlIssue{msg: "the body does not match the XSD"})
+	}
+	return issues, nil
+}
+
+// cDoc turns lestrrat-go/libxml2's uintptr handle back into the C pointer
+// it holds. The memory is C memory, never moved by the Go runtime; reading
+// the word through a pointer keeps vet's uintptr rule satisfied.
+func cDoc(d types.Document) *C.xmlDoc {
+	p := d.Pointer()
+	return *(**C.xmlDoc)(unsafe.Pointer(&p))
+}
+
+// collectMessages copies the collected errors into Go memory; withPath
+// walks each failing node up to the root, so it may only be used while
+// the document is alive.
+func collectMessages(errs *C.ep_errs, withPath bool) []xmlIssue {
+	n := int(errs.n)
+	if n == 0 {
+		return nil
+	}
+	out := make([]xmlIssue, 0, n)
+	for i := range n {
+		is := xmlIssue{line: int(errs.line[i])}
+		if errs.msg[i] != nil {
+			is.msg = strings.TrimSpace(C.GoString(errs.msg[i]))
+		}
+		if withPath {
+			is.path = nodePath(errs.node[i])
+			if attr := attributeInMessage(is.msg); attr != "" && (len(is.path) == 0 || !strings.HasPrefix(is.path[len(is.path)-1], "@")) {
+				is.path = append(is.path, "@"+attr)
+			}
+		}
+		out = append(out, is)
+	}
+	return out
+}
+
+// nodePath names the elements from the root down to n, then n itself as
+// "@name" when it is an attribute.
+func nodePath(n *C.xmlNode) []string {
+	var rev []string
+walk:
+	for ; n != nil && len(rev) < 512; n = n.parent {
+		switch n._type {
+		case C.XML_ELEMENT_NODE:
+			rev = append(rev, C.GoString((*C.char)(unsafe.Pointer(n.name))))
+		case C.XML_ATTRIBUTE_NODE:
+			rev = append(rev, "@"+C.GoString((*C.char)(unsafe.Pointer(n.name))))
+		case C.XML_DOCUMENT_NODE:
+			break walk
+		}
+	}
+	slices.Reverse(rev)
+	return rev
+}
+
+// attributeInMessage finds the attribute libxml2 names in a message that
+// starts "Element 'x', attribute 'y': …", since it reports such errors on
+// the element node.
+func attributeInMessage(msg string) string {
+	if !strings.HasPrefix(msg, "Element '") {
+		return ""
+	}
+	_, rest, ok := strings.Cut(msg, "', attribute '")
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, "': ")
+	if !ok || strings.ContainsAny(name, "' ") {
+		return ""
+	}
+	return name
+}
+
+// tidyLibxml2Error keeps the position and reason of a parse error and
+// drops the wrapping added by lestrrat-go/libxml2.
+func tidyLibxml2Error(msg string) string {
+	if i := strings.Index(msg, "Entity: "); i >= 0 {
+		msg = msg[i+len("Entity: "):]
+	}
+	msg = strings.Replace(msg, "parser error : ", "", 1)
+	return strings.TrimSpace(msg)
+}
