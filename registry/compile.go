@@ -221,16 +221,21 @@ func conflict(a, b routed) string {
 	return ""
 }
 
-// conflicts lists the route conflicts within recs, one detail per record
-// at fault (the later one by name).
-func conflicts(recs []*Record) []Detail {
+// conflicts lists the route conflicts within recs, one detail per pair,
+// given to the later record by name unless that one is declared (in
+// fixed): the record at fault is the one the admin can change.
+func conflicts(recs []*Record, fixed map[string]*Record) []Detail {
 	sorted := routedOf(recs)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rec.Name < sorted[j].rec.Name })
 	var ds []Detail
 	for i, a := range sorted {
 		for _, b := range sorted[:i] {
-			if msg := conflict(a, b); msg != "" {
-				ds = append(ds, Detail{Name: a.rec.Name, Field: "route", Message: msg})
+			x, y := a, b
+			if _, declared := fixed[x.rec.Name]; declared {
+				x, y = y, x
+			}
+			if msg := conflict(x, y); msg != "" {
+				ds = append(ds, Detail{Name: x.rec.Name, Field: "route", Message: msg})
 			}
 		}
 	}

@@ -59,6 +59,9 @@ type Registry struct {
 	rev       int64
 	// revisions are the stored revisions, oldest first.
 	revisions []RevisionInfo
+	// dirty is set when the memory state may differ from the storage's
+	// (a rollback failed half-way); the next Refresh reloads.
+	dirty bool
 
 	live atomic.Pointer[Table]
 }
@@ -130,7 +133,7 @@ func (r *Registry) newConfig(opts Options) (*config, error) {
 			recs = append(recs, rec)
 		}
 	}
-	ds = append(ds, conflicts(recs)...)
+	ds = append(ds, conflicts(recs, nil)...)
 	if len(ds) > 0 {
 		return nil, errorf(KindInvalid, "invalid declared endpoints", ds...)
 	}
@@ -186,18 +189,17 @@ func (r *Registry) Refresh(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	r.mu.RLock()
-	same := ix.Revision == r.rev && !ix.RestoreDrafts
+	same := ix.Revision == r.rev && !ix.RestoreDrafts && !r.dirty
 	r.mu.RUnlock()
 	if same {
 		return false, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	before := r.rev
 	if err := r.reload(ctx, false); err != nil {
 		return false, err
 	}
-	return r.rev != before || ix.RestoreDrafts, nil
+	return true, nil
 }
 
 // reload reads the whole state from storage, finishes an interrupted
@@ -233,6 +235,7 @@ func (r *Registry) reload(ctx context.Context, locked bool) error {
 		return err
 	}
 	r.drafts, r.published, r.rev, r.revisions = drafts, published, ix.Revision, ix.Revisions
+	r.dirty = false
 	r.live.Store(r.lenientTable(r.rev, r.published))
 	r.prune()
 	return nil

@@ -104,7 +104,7 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 		}
 		active = append(active, rec)
 	}
-	ds = append(ds, conflicts(active)...)
+	ds = append(ds, conflicts(active, cfg.declared)...)
 	if len(ds) > 0 {
 		return nil, ds
 	}
@@ -154,15 +154,17 @@ func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
 		r.drafts = drafts
 	}
 
-	p := pendingOf(r.drafts, r.published, r.cfg.declared)
-	if p.empty() {
-		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
-	}
+	// The whole set is checked even with nothing pending: a config reload
+	// may have made a published record invalid (and left it unserved).
 	set := r.unshadowed(r.drafts)
 	rev := ix.maxRevision() + 1
 	table, ds := r.strictTable(rev, set)
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, "sync refused: the drafts are invalid", ds...)
+	}
+	p := pendingOf(r.drafts, r.published, r.cfg.declared)
+	if p.empty() {
+		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 	}
 	if err := r.publish(ctx, ix, rev, set, table, false); err != nil {
 		return SyncResult{}, err
@@ -257,6 +259,9 @@ func (r *Registry) Rollback(ctx context.Context, rev int64) (SyncResult, error) 
 	}
 	next := indexFile{Revision: newRev, Revisions: r.revisions, RestoreDrafts: true}
 	if err := r.restoreDrafts(ctx, &next, sortedRecords(set)); err != nil {
+		// Published but the drafts are half rewritten: the next load of
+		// any instance finishes the job; make this one reload too.
+		r.dirty = true
 		return SyncResult{}, err
 	}
 	r.drafts = r.withShadowed(set)
