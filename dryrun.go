@@ -58,7 +58,7 @@ func (a *App) DryRun(ctx context.Context, name string, body []byte) (any, error)
 	if req.Path == "" {
 		req.Path = rec.Route
 	}
-	params, ok := registry.PathParams(rec.Route, req.Path)
+	params, ok := entry.MatchPath(req.Path)
 	if !ok {
 		return nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("path %q does not match the route %q", req.Path, rec.Route)}
 	}

@@ -45,7 +45,7 @@ type Handler struct {
 	app    *App
 	logger *zap.Logger
 	// matcher caches the group matcher of the live table it was made for.
-	matcher atomic.Pointer[tableMatcher]
+	matcher *atomic.Pointer[tableMatcher]
 }
 
 type tableMatcher struct {
@@ -64,6 +64,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision finds the `endpoint` app.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.matcher = new(atomic.Pointer[tableMatcher])
 	app, err := ctx.App("endpoint")
 	if err != nil {
 		return fmt.Errorf("getting the endpoint app: %v", err)
@@ -84,7 +85,7 @@ func (h *Handler) matcherFor(t *registry.Table) *registry.Matcher {
 // ServeHTTP applies the request rules in the order of SPEC §5.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	table := h.app.state.reg.Live()
-	route, params, ok := h.matcherFor(table).Match(r.URL.Path)
+	route, params, ok := h.matcherFor(table).Match(r.URL.EscapedPath())
 	if !ok {
 		if h.PassThru {
 			return next.ServeHTTP(w, r)

@@ -73,7 +73,7 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("exec_as: %s", got)
 	}
 	// public needs no credentials and runs as its exec_as user
-	if got := string(expect(t, c.get("/public"), 200).Body); got != `{"public":true,"user":"bot"}` {
+	if got := string(expect(t, c.get("/public"), 200).Body); got != `{"user":"bot","public":true}` {
 		t.Fatalf("public: %s", got)
 	}
 }

@@ -224,7 +224,7 @@ func TestRacingWriters(t *testing.T) {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
-				a := do(t, "PATCH", c.Admin+"/endpoint/endpoints/r", map[string]any{"route_group": fmt.Sprintf("w%d", i)}, "If-Match", etag)
+				a := do(t, "PATCH", c.Admin+"/endpoint/endpoints/r", map[string]any{"route_group": fmt.Sprintf("w%d-%d", round, i)}, "If-Match", etag)
 				statuses[i] = a.Status
 			}(i)
 		}

@@ -80,7 +80,9 @@ result = {"payload": n}`),
 	c.create(asCaller)
 	c.sync()
 
-	expect(t, c.get("/put/a?v=first"), 200)
+	if a := c.get("/put/a?v=first"); a.Status != 200 {
+		t.Fatalf("put: %s\n%s", a, c.Logs())
+	}
 	if got := string(expect(t, c.get("/get/a"), 200).Body); got != `{"n":[1,2],"v":"first"}` {
 		t.Fatalf("store get: %s", got)
 	}
@@ -109,7 +111,7 @@ result = {"payload": n}`),
 	if got := string(expect(t, c.get("/secret"), 200).Body); got != "17" {
 		t.Fatalf("secret: %s", got)
 	}
-	if got := string(expect(t, c.get("/http-ok"), 200).Body); got != `{"json":{"got":"yes","method":"POST"},"status":200}` {
+	if got := string(expect(t, c.get("/http-ok"), 200).Body); got != `{"status":200,"json":{"got":"yes","method":"POST"}}` {
 		t.Fatalf("http: %s", got)
 	}
 	if a := c.get("/as-caller", bobBearer...); a.Status != 500 {

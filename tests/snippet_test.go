@@ -26,11 +26,15 @@ func TestSnippetFailures(t *testing.T) {
 		publicRecord("usererr", "/usererr", `UserError("nope")`),
 		publicRecord("valerr", "/valerr", `ValidationError("bad value")`),
 		publicRecord("response", "/response", `result = {"response": Response("plain", status_code=418, headers={"X-A": "b"})}`),
-		publicRecord("recursion", "/recursion", "def f(n):\n    return f(n)\nresult = {'payload': f(1)}"),
 	} {
 		c.create(r)
 	}
 	c.sync()
+	// recursion is refused when the snippet is written
+	a := c.admin("POST", "/endpoint/endpoints", publicRecord("recursion", "/recursion", "def f(n):\n    return f(n)\nresult = {'payload': f(1)}"))
+	if a.Status != 400 || !strings.Contains(string(a.Body), "recursion") {
+		t.Fatalf("recursion: %s", a)
+	}
 
 	// run the runaway loops while the other endpoint keeps answering
 	var wg sync.WaitGroup
@@ -49,7 +53,7 @@ func TestSnippetFailures(t *testing.T) {
 	wg.Wait()
 
 	for path, want := range map[string]int{
-		"/notdict": 500, "/noresult": 500, "/crash": 500, "/recursion": 500,
+		"/notdict": 500, "/noresult": 500, "/crash": 500,
 		"/notfound": 404, "/badreq": 400, "/forbidden": 403, "/unauth": 401,
 		"/usererr": 400, "/valerr": 400, "/response": 418,
 	} {
