@@ -84,6 +84,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/lestrrat-go/libxml2/parser"
@@ -127,6 +128,9 @@ type libxml2Backend struct {
 	doc    types.Document
 }
 
+// schemasFreed counts schemas released by their cleanup.
+var schemasFreed atomic.Int64
+
 // schemaHandle is what the cleanup frees once the backend is unreachable.
 type schemaHandle struct {
 	schema *C.xmlSchema
@@ -155,6 +159,7 @@ func newXSDBackend(src []byte) (xsdBackend, error) {
 	}
 	b := &libxml2Backend{schema: s, doc: doc}
 	runtime.AddCleanup(b, func(h schemaHandle) {
+		schemasFreed.Add(1)
 		C.xmlSchemaFree(h.schema)
 		h.doc.Free()
 	}, schemaHandle{schema: s, doc: doc})
