@@ -32,14 +32,14 @@ type cache struct {
 	mu       sync.Mutex
 	programs map[string]Program
 	schemas  map[string]schema.Validator
-	keys     map[*Record]string
+	keys     map[*Record]recKeys
 }
 
 func newCache() *cache {
 	return &cache{
 		programs: make(map[string]Program),
 		schemas:  make(map[string]schema.Validator),
-		keys:     make(map[*Record]string),
+		keys:     make(map[*Record]recKeys),
 	}
 }
 
@@ -63,14 +63,23 @@ func schemaKey(contentType, source string) string {
 // sameContent reports whether two records say the same thing.
 func sameContent(a, b *Record) bool { return contentKey(a) == contentKey(b) }
 
-func (c *cache) programKey(rec *Record) string {
+// recKeys are the cache keys of a record's program and schema.
+type recKeys struct {
+	program, schema string
+}
+
+// keysOf returns rec's cache keys, hashing a stored record only once.
+func (c *cache) keysOf(rec *Record) recKeys {
 	c.mu.Lock()
 	k, ok := c.keys[rec]
 	c.mu.Unlock()
 	if ok {
 		return k
 	}
-	k = contentKey(rec)
+	k.program = contentKey(rec)
+	if rec.RequestContentSchema != "" {
+		k.schema = schemaKey(rec.RequestContentType, rec.RequestContentSchema)
+	}
 	c.mu.Lock()
 	c.keys[rec] = k
 	c.mu.Unlock()
@@ -83,21 +92,18 @@ func (c *cache) retain(recs []*Record) {
 	defer c.mu.Unlock()
 	programs := make(map[string]Program, len(recs))
 	schemas := make(map[string]schema.Validator)
-	keys := make(map[*Record]string, len(recs))
+	keys := make(map[*Record]recKeys, len(recs))
 	for _, rec := range recs {
 		k, ok := c.keys[rec]
 		if !ok {
 			continue
 		}
 		keys[rec] = k
-		if p, ok := c.programs[k]; ok {
-			programs[k] = p
+		if p, ok := c.programs[k.program]; ok {
+			programs[k.program] = p
 		}
-		if rec.RequestContentSchema != "" {
-			sk := schemaKey(rec.RequestContentType, rec.RequestContentSchema)
-			if v, ok := c.schemas[sk]; ok {
-				schemas[sk] = v
-			}
+		if v, ok := c.schemas[k.schema]; ok && k.schema != "" {
+			schemas[k.schema] = v
 		}
 	}
 	c.programs, c.schemas, c.keys = programs, schemas, keys
@@ -116,7 +122,7 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 	case rec.ExecMode == "code" && strings.TrimSpace(rec.CodeSnippet) == "":
 		ds = append(ds, Detail{Field: "code_snippet", Message: "is required when exec_mode is code"})
 	default:
-		k := c.programKey(rec)
+		k := c.keysOf(rec).program
 		c.mu.Lock()
 		prog = c.programs[k]
 		c.mu.Unlock()
@@ -141,7 +147,7 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 	}
 	var val schema.Validator
 	if rec.RequestContentSchema != "" {
-		sk := schemaKey(rec.RequestContentType, rec.RequestContentSchema)
+		sk := c.keysOf(rec).schema
 		c.mu.Lock()
 		val = c.schemas[sk]
 		c.mu.Unlock()

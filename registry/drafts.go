@@ -345,6 +345,7 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 // and stores it as a draft. A record that says what cur says is left as
 // it is. r.mu must be held.
 func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record, error) {
+	defer r.prune()
 	normalize(rec)
 	rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
 	_, ds := r.cache.check(r.cfg, rec, false)
@@ -371,7 +372,6 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 		return Record{}, err
 	}
 	r.drafts[rec.Name] = rec
-	r.prune()
 	return r.view(rec, false), nil
 }
 

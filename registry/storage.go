@@ -157,7 +157,7 @@ func (r *Registry) loadDrafts(ctx context.Context) (map[string]*Record, error) {
 		if !found {
 			continue
 		}
-		if !ValidName(rec.Name) || r.draftKey(rec.Name) != k {
+		if !ValidName(rec.Name) || path.Base(k) != nameKey(rec.Name) {
 			r.logger().Error("skipping draft stored under a foreign key", zapKey(k))
 			continue
 		}

@@ -136,22 +136,9 @@ func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	defer unlock()
 
-	// The storage is the truth: another instance may have written drafts
-	// or published since this one last looked.
-	ix, err := r.loadIndex(ctx)
+	ix, err := r.catchUp(ctx)
 	if err != nil {
 		return SyncResult{}, err
-	}
-	if ix.Revision != r.rev || ix.RestoreDrafts {
-		if err := r.reload(ctx, true); err != nil {
-			return SyncResult{}, err
-		}
-	} else {
-		drafts, err := r.loadDrafts(ctx)
-		if err != nil {
-			return SyncResult{}, err
-		}
-		r.drafts = drafts
 	}
 
 	// The whole set is checked even with nothing pending: a config reload
@@ -170,6 +157,29 @@ func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
 		return SyncResult{}, err
 	}
 	return SyncResult{Revision: rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+}
+
+// catchUp makes the memory state the storage's before publishing: the
+// storage is the truth, another instance may have written drafts or
+// published since this one last looked. r.mu and the storage lock must be
+// held.
+func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
+	ix, err := r.loadIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ix.Revision != r.rev || ix.RestoreDrafts || r.dirty {
+		if err := r.reload(ctx, true); err != nil {
+			return nil, err
+		}
+		return r.loadIndex(ctx)
+	}
+	drafts, err := r.loadDrafts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.drafts = drafts
+	return ix, nil
 }
 
 // publish stores set as revision rev, then the index that makes it
@@ -211,10 +221,7 @@ func (r *Registry) Rollback(ctx context.Context, rev int64) (SyncResult, error) 
 		return SyncResult{}, err
 	}
 	defer unlock()
-	if err := r.reload(ctx, true); err != nil {
-		return SyncResult{}, err
-	}
-	ix, err := r.loadIndex(ctx)
+	ix, err := r.catchUp(ctx)
 	if err != nil {
 		return SyncResult{}, err
 	}

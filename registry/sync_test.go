@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -353,9 +354,13 @@ func TestConfigureReusesCompiled(t *testing.T) {
 	ctx := context.Background()
 	decl := []Record{{Name: "decl", Route: "/decl", CodeSnippet: "d1"}}
 	f := newFixture(t, func(o *Options) { o.Declared = decl })
+	start := f.mode.compiles.Load()
 	f.create(rec("a", "/a"))
 	f.create(rec("s", "/s", "request_method", "POST", "request_content_type", "application/json", "request_content_schema", "type: object"))
 	f.sync()
+	if got := f.mode.compiles.Load() - start; got != 2 {
+		t.Errorf("write and sync of 2 records compiled %d programs, want 2", got)
+	}
 
 	opts := testOptions(f.dir, f.mode)
 	opts.Declared = decl
@@ -501,5 +506,69 @@ func TestCompileDraft(t *testing.T) {
 	}
 	if p := f.r.Published(); len(p) != 1 || p[0].Record.Name != "a" {
 		t.Errorf("Published = %v", p)
+	}
+}
+
+func TestRecreatePublishedContinuesVersion(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	a := f.create(rec("a", "/a"))
+	f.sync()
+	if err := f.r.Delete(ctx, "a", ETag(a)); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.r.Status(); !slices.Equal(st.Pending.Removed, []string{"a"}) {
+		t.Errorf("pending = %+v", st.Pending)
+	}
+	b := f.create(rec("a", "/a"))
+	if b.Version != 2 || b.SyncState != StateToSync || ETag(b) == ETag(a) {
+		t.Errorf("recreated = %+v", b)
+	}
+	if st := f.r.Status(); !slices.Equal(st.Pending.Changed, []string{"a"}) {
+		t.Errorf("pending = %+v", st.Pending)
+	}
+}
+
+func TestJSONShapes(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{f.r.Status(), `{"revision":0,"in_sync":true,"pending":{"added":[],"changed":[],"removed":[]}}`},
+		{f.sync(), `{"revision":0,"added":[],"changed":[],"removed":[]}`},
+		{f.r.Revisions(), `[]`},
+		{f.r.List(Filter{}), `[]`},
+	}
+	for _, tt := range tests {
+		data, err := json.Marshal(tt.v)
+		if err != nil || string(data) != tt.want {
+			t.Errorf("JSON = %s, %v; want %s", data, err, tt.want)
+		}
+	}
+}
+
+func TestRollbackRefusedWhenInvalidNow(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	p := f.create(rec("pub", "/pub", "auth_type", "public", "exec_as_user", "bot"))
+	f.sync()
+	if err := f.r.Delete(ctx, "pub", ETag(p)); err != nil {
+		t.Fatal(err)
+	}
+	f.create(rec("a", "/a"))
+	f.sync()
+	opts := testOptions(f.dir, f.mode)
+	opts.UserExists = func(string) bool { return false }
+	if err := f.r.Configure(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	live := f.r.Live()
+	_, err := f.r.Rollback(ctx, 1)
+	if ds := detailsOf(err); kindOf(err) != KindInvalid || len(ds) != 1 || ds[0].Name != "pub" || ds[0].Field != "exec_as_user" {
+		t.Fatalf("rollback err = %v", err)
+	}
+	if f.r.Live() != live || len(f.r.Revisions()) != 2 || len(f.r.List(Filter{})) != 1 {
+		t.Error("a refused rollback changed something")
 	}
 }
