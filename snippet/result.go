@@ -26,7 +26,19 @@ const defaultContentType = "text/plain; charset=utf-8"
 // never written in place.
 var jsonContentType = []string{"application/json"}
 
+// jsonHeader is the Header of every payload result that sets no headers
+// of its own. It is shared: a Result's Header is read-only.
+var jsonHeader = map[string][]string{"Content-Type": jsonContentType}
+
 var nullBody = []byte("null")
+
+// The keys of a result dict, as values made once.
+var (
+	keyPayload  starlark.Value = starlark.String("payload")
+	keyHeaders  starlark.Value = starlark.String("headers")
+	keyStatus   starlark.Value = starlark.String("status_code")
+	keyResponse starlark.Value = starlark.String("response")
+)
 
 // makeResult reads the global `result` (see Program.Run).
 func makeResult(v starlark.Value) (*registry.Result, error) {
@@ -37,20 +49,23 @@ func makeResult(v starlark.Value) (*registry.Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("result is a %s, want dict", v.Type())
 	}
-	var payload, headers, status, resp starlark.Value
-	for _, item := range d.Items() {
-		k, _ := starlark.AsString(item[0])
-		switch k {
-		case "payload":
-			payload = item[1]
-		case "headers":
-			headers = item[1]
-		case "status_code":
-			status = item[1]
-		case "response":
-			resp = item[1]
-		default:
-			return nil, fmt.Errorf("result has unknown key %s (want response, or payload, headers and status_code)", item[0])
+	known := 0
+	lookup := func(key starlark.Value) starlark.Value {
+		v, found, _ := d.Get(key)
+		if !found {
+			return nil
+		}
+		known++
+		return v
+	}
+	payload, headers, status, resp := lookup(keyPayload), lookup(keyHeaders), lookup(keyStatus), lookup(keyResponse)
+	if d.Len() != known {
+		for _, k := range d.Keys() {
+			switch k {
+			case starlark.String("payload"), starlark.String("headers"), starlark.String("status_code"), starlark.String("response"):
+			default:
+				return nil, fmt.Errorf("result has unknown key %s (want response, or payload, headers and status_code)", k)
+			}
 		}
 	}
 
@@ -83,7 +98,7 @@ func makeResult(v starlark.Value) (*registry.Result, error) {
 		}
 		res.Header = h
 	} else {
-		res.Header = map[string][]string{"Content-Type": jsonContentType}
+		res.Header = jsonHeader
 	}
 	if bodiless(res.Status) {
 		return res, nil

@@ -110,6 +110,9 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 // missing or malformed result FailResult (500); anything else FailRuntime
 // (500). Only FailUser carries text from the snippet; Err always holds the
 // full error with the snippet's line and column.
+//
+// The Result's Header and Body may be shared with other results: callers
+// read them and never write to them.
 func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *registry.Result, err error) {
 	r := p.runs.Get().(*run)
 	reusable := false
