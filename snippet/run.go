@@ -123,6 +123,9 @@ func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *regis
 				Kind: registry.FailRuntime, Status: 500, Message: msgRuntime,
 				Err: fmt.Errorf("snippet panicked: %v", v), Steps: r.thread.Steps,
 			}
+			if r.inv != nil {
+				r.end()
+			}
 			reusable = false
 		}
 		if reusable {

@@ -318,3 +318,29 @@ func TestConcurrentRuns(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// panicEnv is an Env whose every call panics, standing in for a bug
+// outside the interpreter.
+type panicEnv struct{ registry.Env }
+
+func (panicEnv) Secret(string) (string, error) { panic("boom") }
+
+func TestPanicIsARuntimeFailure(t *testing.T) {
+	p, err := Compile(`result = {"payload": env.secret("webhook_key")}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		inv := testInvocation()
+		inv.Env = panicEnv{}
+		_, err := p.Run(context.Background(), inv)
+		var ee *registry.ExecError
+		if !errors.As(err, &ee) || ee.Kind != registry.FailRuntime || ee.Status != 500 || ee.Message != msgRuntime {
+			t.Fatalf("got %v, want a 500 runtime failure", err)
+		}
+	}
+	res, err := p.Run(context.Background(), testInvocation())
+	if err != nil || string(res.Body) != `"s3cret"` {
+		t.Fatalf("after panics: %v %v", res, err)
+	}
+}
