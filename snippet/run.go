@@ -111,6 +111,12 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 // (500). Only FailUser carries text from the snippet; Err always holds the
 // full error with the snippet's line and column.
 //
+// Limits: the step budget is inv.MaxSteps (0: none); the time limit is
+// inv.Deadline and ctx. A run checks both after its first 500 steps and
+// only then arms a timer (and a context.AfterFunc) that cancels the
+// thread, so short runs pay for neither. hashlib, hmac, base64, json and
+// env calls charge one step per 16 bytes they handle.
+//
 // The Result's Header and Body may be shared with other results: callers
 // read them and never write to them.
 func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *registry.Result, err error) {
