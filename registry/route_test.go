@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -280,4 +281,44 @@ func itoa(i int) string {
 		return digits[i : i+1]
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+func FuzzMatch(f *testing.F) {
+	r, err := New(context.Background(), testOptions(f.TempDir(), new(fakeMode)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range []string{rec("a", "/a/{x}"), rec("b", "/a/b"), rec("c", "/f/{p...}"), rec("d", "/g/{x}/c/{y}")} {
+		if _, err := r.Create(context.Background(), []byte(b)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if _, err := r.Sync(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	m := r.Live().Matcher(nil)
+	for _, s := range []string{"/a/1", "/a/b", "/f/", "/f/%2e%2e/x", "/%", "//", "/g/x/c/y", "/a/%ZZ", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		rt, params, ok := m.Match(path)
+		if ok && (rt == nil || (rt.params == 0) != (params == nil)) {
+			t.Fatalf("Match(%q) = %v, %v", path, rt, params)
+		}
+		if ok && strings.Contains(path, "/../") {
+			t.Fatalf("Match(%q) matched a path with ..", path)
+		}
+	})
+}
+
+func FuzzParsePattern(f *testing.F) {
+	for _, s := range []string{"/a/{x}", "/a/{x...}", "/a/../b", "/{", "/{}", "/a//b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, route string) {
+		p, probs := parsePattern(route)
+		if len(probs) == 0 && (p == nil || strings.Contains(route, "//") || strings.ContainsAny(route, "?#%")) {
+			t.Fatalf("parsePattern(%q) accepted", route)
+		}
+	})
 }

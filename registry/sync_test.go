@@ -572,3 +572,49 @@ func TestRollbackRefusedWhenInvalidNow(t *testing.T) {
 		t.Error("a refused rollback changed something")
 	}
 }
+
+func TestSwapIsAtomicForReaders(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(rec("a", "/a", "code_snippet", "v0"))
+	f.create(rec("b", "/b/{id}", "code_snippet", "v0"))
+	f.sync()
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			m := f.r.Live().Matcher(nil)
+			ra, _, okA := m.Match("/a")
+			rb, _, okB := m.Match("/b/1")
+			if !okA || !okB {
+				done <- errors.New("a route vanished during a swap")
+				return
+			}
+			ca := ra.Methods["GET"].Program.(fakeProgram).code
+			cb := rb.Methods["GET"].Program.(fakeProgram).code
+			if ca != cb {
+				done <- errors.New("one table served two revisions: " + ca + " and " + cb)
+				return
+			}
+		}
+	}()
+	for i := 1; i <= 5; i++ {
+		code := `{"code_snippet": "v` + itoa(i) + `"}`
+		for _, n := range []string{"a", "b"} {
+			if _, err := f.r.Patch(ctx, n, []byte(code), ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.sync()
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
