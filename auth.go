@@ -19,7 +19,6 @@ type authUser struct {
 	name     string
 	password []byte // bcrypt hash, nil when unset
 	token    []byte // sha256 of the token, nil when unset
-	roles    map[string]struct{}
 	identity registry.Identity
 	grants   *env.Grants
 }
@@ -40,12 +39,8 @@ func newAuthenticator(users map[string]*User) (*authenticator, error) {
 	for name, u := range users {
 		au := &authUser{
 			name:     name,
-			roles:    make(map[string]struct{}, len(u.Roles)),
 			identity: registry.Identity{Name: name, Roles: append([]string(nil), u.Roles...)},
 			grants:   u.Grants,
-		}
-		for _, r := range u.Roles {
-			au.roles[r] = struct{}{}
 		}
 		if u.Password != "" {
 			if _, err := bcrypt.Cost([]byte(u.Password)); err != nil {
@@ -128,14 +123,4 @@ func (a *authenticator) fromRequest(r *http.Request, bearerOnly bool) (*authUser
 		return a.basic(name, pass)
 	}
 	return nil, authNone
-}
-
-// hasAnyRole reports whether the user holds one of roles.
-func (u *authUser) hasAnyRole(roles []string) bool {
-	for _, r := range roles {
-		if _, ok := u.roles[r]; ok {
-			return true
-		}
-	}
-	return false
 }

@@ -126,8 +126,8 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request, route *registry.Rout
 		return
 	}
 	rec := entry.Record
-	if origin != "" {
-		corsHeaders(w.Header(), rec.CORSOrigins, origin)
+	if entry.AllowsOrigin(origin) {
+		corsHeaders(w.Header(), origin)
 	}
 	status := a.serveEntry(w, r, entry, params, revision, hooks)
 	if a.metrics != nil && hooks == nil {
@@ -140,7 +140,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 	rec := entry.Record
 
 	// auth
-	caller, status, msg := a.authenticate(r, rec)
+	caller, status, msg := a.authenticate(r, entry)
 	if status != 0 {
 		if status == http.StatusUnauthorized {
 			challenge(w.Header(), rec.AuthType)
@@ -149,9 +149,9 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 	}
 
 	// content type
-	if rec.RequestContentType != "" {
+	if entry.ContentType != "" {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || !strings.EqualFold(mt, rec.RequestContentType) {
+		if err != nil || mt != entry.ContentType {
 			return writeError(w, http.StatusUnsupportedMediaType, "unsupported media type: this endpoint accepts "+rec.RequestContentType)
 		}
 	}
@@ -244,7 +244,8 @@ func (a *App) execFailed(w http.ResponseWriter, rec *registry.Record, revision i
 }
 
 // authenticate applies SPEC §5.3; a non-zero status is the answer.
-func (a *App) authenticate(r *http.Request, rec *registry.Record) (*authUser, int, string) {
+func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, int, string) {
+	rec := entry.Record
 	if rec.AuthType == registry.AuthPublic {
 		return nil, 0, ""
 	}
@@ -269,7 +270,7 @@ func (a *App) authenticate(r *http.Request, rec *registry.Record) (*authUser, in
 		}
 		caller = u
 	}
-	if len(rec.AllowedRoles) > 0 && !caller.hasAnyRole(rec.AllowedRoles) {
+	if !entry.AllowsRoles(caller.identity.Roles) {
 		return nil, http.StatusForbidden, "forbidden: missing role"
 	}
 	return caller, 0, ""
@@ -378,7 +379,7 @@ func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, or
 	var methods []string
 	allowed := false
 	for m, e := range route.Methods {
-		if originAllowed(e.Record.CORSOrigins, origin) {
+		if e.AllowsOrigin(origin) {
 			allowed = true
 			methods = append(methods, m)
 		}
@@ -387,7 +388,7 @@ func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, or
 		return false
 	}
 	h := w.Header()
-	corsHeaders(h, []string{origin}, origin)
+	corsHeaders(h, origin)
 	sort.Strings(methods)
 	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
 	if reqHeaders := r.Header.Get("Access-Control-Request-Headers"); reqHeaders != "" {
@@ -398,20 +399,8 @@ func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, or
 	return true
 }
 
-func originAllowed(origins []string, origin string) bool {
-	for _, o := range origins {
-		if o == "*" || strings.EqualFold(o, origin) {
-			return true
-		}
-	}
-	return false
-}
-
 // corsHeaders adds the CORS answer for an allowed origin.
-func corsHeaders(h http.Header, origins []string, origin string) {
-	if !originAllowed(origins, origin) {
-		return
-	}
+func corsHeaders(h http.Header, origin string) {
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
 	if h.Get("Access-Control-Allow-Credentials") == "" {

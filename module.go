@@ -330,6 +330,9 @@ func (a *App) Stop() error {
 
 // Cleanup releases the shared registry; it tolerates a half-provisioned app.
 func (a *App) Cleanup() error {
+	if a.env != nil {
+		a.env.Close()
+	}
 	if a.state != nil {
 		if _, err := shared.Delete(a.poolKey); err != nil {
 			return err
