@@ -314,3 +314,16 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 10s")
 }
+
+// waitLog waits until Caddy's output holds s (the output reaches the test
+// through a pipe, a little after the answer).
+func (p *caddyProc) waitLog(s string) {
+	p.t.Helper()
+	for i := 0; i < 200; i++ {
+		if strings.Contains(p.out.String(), s) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.t.Fatalf("%q not in the log:\n%s", s, p.out.String())
+}
