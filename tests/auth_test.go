@@ -50,8 +50,8 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("basic: %s", got)
 	}
 	expect(t, c.get("/me", bobBearer...), 200)
-	expect(t, c.get("/me", "Authorization", "Basic Ym9iOndyb25n"), 401)      // bob:wrong
-	expect(t, c.get("/me", "Authorization", "Basic bWFsbG9yeTp4"), 401)      // mallory:x
+	expect(t, c.get("/me", "Authorization", "Basic Ym9iOndyb25n"), 401) // bob:wrong
+	expect(t, c.get("/me", "Authorization", "Basic bWFsbG9yeTp4"), 401) // mallory:x
 	expect(t, c.get("/me", "Authorization", "Bearer not-the-token"), 401)
 
 	// bearer endpoints ignore Basic
