@@ -7,12 +7,16 @@ XCADDY=${XCADDY:-xcaddy}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# The module is not published: the replacement "=." makes xcaddy use this
-# checkout. A proxy that answers 403 (not 404) for unknown modules makes
-# `go` stop instead of falling through, so "off" after "|" is not enough;
-# GONOSUMDB/GOFLAGS keep the lookup local.
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
-export GONOSUMDB=github.com/caddy-endpoint GONOSUMCHECK=1 GOPRIVATE=github.com/caddy-endpoint
+# Until the module is published, the replacement "=<dir>" makes xcaddy use
+# this checkout, and `go get` resolves it to the zero pseudo-version when
+# the proxy says "not found". Some proxies answer 403 instead of 404 for an
+# unknown module, which stops `go`; "|" falls through on any error to an
+# empty local proxy, which answers "not found".
+mkdir -p "$out/emptyproxy"
+primary=$(go env GOPROXY | cut -d, -f1 | cut -d'|' -f1)
+[ "$primary" = direct ] || [ "$primary" = off ] && primary=https://proxy.golang.org
+export GOPROXY="$primary|file://$out/emptyproxy"
+export GONOSUMDB=github.com/caddy-endpoint
 "$XCADDY" build v2.11.9 --output "$out/caddy" --with "github.com/caddy-endpoint/endpoint=$PWD" >"$out/build.log" 2>&1 || {
 	cat "$out/build.log"; exit 1; }
 
