@@ -41,6 +41,7 @@ unit: deps
 # XSD backend (helium), as a plain `CGO_ENABLED=0 xcaddy build` would ship.
 cgo-free: deps
 	CGO_ENABLED=0 $(GO) test -count=1 ./schema/
+	CGO_ENABLED=0 $(GO) test -p 1 -count=1 -run 'TestSchemas|TestSchemaHardening' ./tests/
 
 integration: deps
 	$(GO) test -p 1 -count=1 -timeout 20m ./tests/

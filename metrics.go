@@ -41,7 +41,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Request bodies refused by the endpoint's schema, by endpoint.",
 		}, []string{"endpoint"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections} {
+	compiled := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: sub, Name: "compilations_total",
+		Help: "Code compilations by exec modes in this process (writes, syncs and reloads of changed records).",
+	}, func() float64 { return float64(compilations.Load()) })
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections, compiled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -240,9 +241,22 @@ func (a *App) loadExecModes(ctx caddy.Context) error {
 		if !ok {
 			return fmt.Errorf("exec mode %s does not implement registry.ExecMode", info.ID)
 		}
-		a.execModes[info.ID.Name()] = mode
+		a.execModes[info.ID.Name()] = countingMode{mode}
 	}
 	return nil
+}
+
+// compilations counts exec-mode compilations in this process; it shows on
+// /metrics as caddy_endpoint_compilations_total, and proves that reloads and
+// syncs reuse what did not change.
+var compilations atomic.Uint64
+
+// countingMode counts the compilations of an exec mode.
+type countingMode struct{ registry.ExecMode }
+
+func (m countingMode) Compile(rec *registry.Record) (registry.Program, error) {
+	compilations.Add(1)
+	return m.ExecMode.Compile(rec)
 }
 
 // loadDeclared reads the code and schema files of the declared endpoints.

@@ -136,6 +136,72 @@ http://%s {
 	return p
 }
 
+// writeConfig prepares a Caddy directory like startCaddy without starting.
+func writeConfig(t *testing.T, c config) *caddyProc {
+	t.Helper()
+	p := &caddyProc{t: t}
+	p.dir = t.TempDir()
+	for name, content := range c.Files {
+		path := filepath.Join(p.dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caddyfile := fmt.Sprintf("{\n\tadmin %s\n\tstorage file_system %s\n\tendpoint {\n%s\n\t}\n}\nhttp://%s {\n\tendpoint\n}\n",
+		freePort(t), filepath.Join(p.dir, "data"), c.App, freePort(t))
+	if err := os.WriteFile(filepath.Join(p.dir, "Caddyfile"), []byte(caddyfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// failToStart runs Caddy on a config that must not load, and returns what
+// Caddy printed.
+func failToStart(t *testing.T, c config) string {
+	t.Helper()
+	p := writeConfig(t, c)
+	cmd := exec.Command(caddyBin, "run", "--config", "Caddyfile", "--adapter", "caddyfile")
+	cmd.Dir = p.dir
+	cmd.Env = append(os.Environ(), "HOME="+p.dir, "XDG_DATA_HOME="+p.dir+"/xdg-data", "XDG_CONFIG_HOME="+p.dir+"/xdg-config")
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("caddy exited cleanly on a bad config:\n%s", out.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("caddy started on a bad config:\n%s", out.String())
+	}
+	return out.String()
+}
+
+// metric reads one sample of the admin /metrics page (0 when absent).
+func (p *caddyProc) metric(series string) float64 {
+	p.t.Helper()
+	page := string(expect(p.t, p.admin("GET", "/metrics", nil), 200).Body)
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err != nil {
+				p.t.Fatalf("metric %s: %v", series, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
 func (p *caddyProc) start() {
 	p.t.Helper()
 	p.out = &lockedBuffer{}

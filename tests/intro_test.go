@@ -2,15 +2,22 @@ package tests
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
 
 // TestIntrospection: help, logs, dry run, OpenAPI and metrics.
 func TestIntrospection(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`"pong"`))
+	}))
+	defer upstream.Close()
 	c := startCaddy(t, config{App: `
 		user bot {
 			grant store orders write
+			grant http ` + strings.TrimPrefix(upstream.URL, "http://") + `
 		}`})
 	r := schemaRecord("orders", "/orders/{id}", "application/json", `{"type": "object", "required": ["qty"]}`, `log("order %s for %d" % (request.path_params["id"], request.json()["qty"]), level="warn")
 env.store.put("orders", request.path_params["id"], request.json())
@@ -50,6 +57,18 @@ result = {"payload": {"id": request.path_params["id"]}, "status_code": 201}`)
 		t.Fatalf("dry run with a bad body: %v", bad)
 	}
 	expect(t, c.get("/orders/o-1"), 404) // still a draft
+
+	// env.http is refused in a dry run unless live_http is set
+	c.create(publicRecord("fetch", "/fetch", `r = env.http.get("`+upstream.URL+`/")
+result = {"payload": r.json()}`))
+	d := expect(t, c.admin("POST", "/endpoint/endpoints/fetch/test", map[string]any{}), 200).JSON(t)
+	if d["status"] != float64(500) {
+		t.Fatalf("dry run with env.http: %v", d)
+	}
+	d = expect(t, c.admin("POST", "/endpoint/endpoints/fetch/test", map[string]any{"live_http": true}), 200).JSON(t)
+	if d["status"] != float64(200) || d["body"] != `"pong"` {
+		t.Fatalf("dry run with live_http: %v", d)
+	}
 	expect(t, c.admin("POST", "/endpoint/endpoints/nope/test", map[string]any{}), 404)
 
 	c.sync()

@@ -56,7 +56,19 @@ func TestReloadKeepsRegistry(t *testing.T) {
 	if newCfg == string(cfg) {
 		t.Fatalf("no endpoint app in config: %s", cfg)
 	}
+	before := c.metric("caddy_endpoint_compilations_total")
 	expect(t, do(t, "POST", c.Admin+"/load", newCfg, "Content-Type", "application/json"), 200)
+	// only the new declared endpoint was compiled, and loading the same
+	// config again compiles nothing
+	if got := c.metric("caddy_endpoint_compilations_total") - before; got != 1 {
+		t.Fatalf("reload compiled %v programs, want 1", got)
+	}
+	before = c.metric("caddy_endpoint_compilations_total")
+	newCfg2 := strings.Replace(newCfg, `"endpoint":{`, `"endpoint":{"max_steps":777777,`, 1)
+	expect(t, do(t, "POST", c.Admin+"/load", newCfg2, "Content-Type", "application/json"), 200)
+	if got := c.metric("caddy_endpoint_compilations_total") - before; got != 0 {
+		t.Fatalf("a reload without endpoint changes compiled %v programs", got)
+	}
 
 	expect(t, c.get("/kept"), 200)
 	if got := string(expect(t, c.get("/declared"), 200).Body); got != `"declared"` {
@@ -95,5 +107,52 @@ func TestSharedStorage(t *testing.T) {
 	waitFor(t, func() bool { return b.get("/both").Status == 200 })
 	if st := b.admin("GET", "/endpoint/sync", nil).JSON(t); st["revision"] != float64(1) {
 		t.Fatalf("instance b: %v", st)
+	}
+}
+
+// TestBadConfigFailsLoad: a missing code_file, an invalid schema_file and a
+// grant naming an unknown secret fail the config load with a clear reason.
+func TestBadConfigFailsLoad(t *testing.T) {
+	for _, tc := range []struct {
+		name, app, want string
+		files           map[string]string
+	}{
+		{"missing code_file", `user bot
+		define a {
+			route /a
+			auth public
+			exec_as bot
+			code_file snippets/missing.star
+		}`, "missing.star", nil},
+		{"invalid schema_file", `user bot
+		define a {
+			route /a
+			method POST
+			content_type application/json
+			auth public
+			exec_as bot
+			schema_file bad.yaml
+			code ` + "`result = {}`" + `
+		}`, "type", map[string]string{"bad.yaml": "type: not_a_real_type\n"}},
+		{"invalid code_file", `user bot
+		define a {
+			route /a
+			auth public
+			exec_as bot
+			code_file bad.star
+		}`, "undefined", map[string]string{"bad.star": "result = {'a': nope}\n"}},
+		{"unknown secret grant", `user bot {
+			grant secret nowhere
+		}`, "nowhere", nil},
+		{"bad store level", `user bot {
+			grant store orders admin
+		}`, "admin", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := failToStart(t, config{App: tc.app, Files: tc.files})
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("output does not name %q:\n%s", tc.want, out)
+			}
+		})
 	}
 }

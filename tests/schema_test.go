@@ -96,6 +96,13 @@ func TestSchemas(t *testing.T) {
 		}
 	}
 
+	// libxml2 printed nothing for the bad client XML above
+	for _, noise := range []string{"parser error", "Schemas validity error", "namespace error"} {
+		if strings.Contains(c.Logs(), noise) {
+			t.Fatalf("libxml2 wrote to Caddy's output: %s", c.Logs())
+		}
+	}
+
 	// declared from files
 	if a := post("/declared", "application/json", `{"id": "ORD-7", "qty": 1}`); a.Status != 200 || !strings.Contains(string(a.Body), "ORD-7") {
 		t.Fatalf("declared endpoint: %s", a)
@@ -115,6 +122,22 @@ func TestSchemaHardening(t *testing.T) {
 	}
 	c := startCaddy(t, config{App: appUsers})
 
+	// invalid schemas are refused at write time with the problem named
+	for _, tc := range []struct{ schema, want string }{
+		{"type: not_a_real_type\n", "/type"},
+		{"type: object\nproperties:\n  1: {type: string}\n", "key"},
+		{"type: [object\n", "YAML"},
+		{`{"type": "object",`, "JSON"},
+		{`{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}`, "draft"},
+	} {
+		a := c.admin("POST", "/endpoint/endpoints", schemaRecord("bad", "/bad", "application/json", tc.schema, `result = {}`))
+		if a.Status != 400 || !strings.Contains(string(a.Body), tc.want) || !strings.Contains(string(a.Body), "request_content_schema") {
+			t.Errorf("schema %q: %s", tc.schema, a)
+		}
+	}
+	// an unquoted YAML date stays a string
+	c.create(schemaRecord("dated", "/dated", "application/json", "type: object\nproperties:\n  d: {const: 2024-01-02}\n", `result = {"payload": "ok"}`))
+
 	ref := `{"type": "object", "properties": {"a": {"$ref": "file://` + secretFile + `"}}}`
 	a := c.admin("POST", "/endpoint/endpoints", schemaRecord("ref", "/ref", "application/json", ref, `result = {}`))
 	if a.Status != 400 || strings.Contains(string(a.Body), marker) {
@@ -130,6 +153,8 @@ func TestSchemaHardening(t *testing.T) {
 
 	c.create(schemaRecord("notes", "/notes", "application/xml", noteXSD, `result = {"payload": request.text}`))
 	c.sync()
+	expect(t, do(t, "POST", c.HTTP+"/dated", `{"d": "2024-01-02"}`, "Content-Type", "application/json"), 200)
+	expect(t, do(t, "POST", c.HTTP+"/dated", `{"d": "2024-01-03"}`, "Content-Type", "application/json"), 400)
 	xxe := `<?xml version="1.0"?><!DOCTYPE note [<!ENTITY x SYSTEM "file://` + secretFile + `">]><note><to>&x;</to><n>1</n></note>`
 	a = do(t, "POST", c.HTTP+"/notes", xxe, "Content-Type", "application/xml")
 	if a.Status != 400 || strings.Contains(string(a.Body), marker) || !(strings.Contains(string(a.Body), "xml_invalid") || strings.Contains(string(a.Body), "xml_schema")) {

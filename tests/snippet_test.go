@@ -65,6 +65,9 @@ func TestSnippetFailures(t *testing.T) {
 			t.Errorf("%s leaks code: %s", path, a.Body)
 		}
 	}
+	if got := c.metric(`caddy_endpoint_snippet_limit_failures_total{endpoint="spin",kind="step_limit"}`); got != 4 {
+		t.Errorf("step limit metric: %v", got)
+	}
 	if a := c.get("/notfound"); a.JSON(t)["error"] != "no such order" {
 		t.Errorf("user error message: %s", a)
 	}
@@ -88,4 +91,7 @@ func TestSnippetTimeout(t *testing.T) {
 		t.Fatalf("timeout: %s", a)
 	}
 	expect(t, c.get("/ok"), 200)
+	if got := c.metric(`caddy_endpoint_snippet_limit_failures_total{endpoint="slow",kind="timeout"}`); got != 1 {
+		t.Fatalf("timeout metric: %v", got)
+	}
 }
