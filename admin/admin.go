@@ -83,9 +83,16 @@ type methods map[string]handlerFunc
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// reached only through API.serve, which puts the backend in the context
 	b := r.Context().Value(backendKey{}).(Backend)
-	h, ok := m[r.Method]
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	h, ok := m[method]
 	if !ok {
 		allow := make([]string, 0, len(m))
+		if _, ok := m[http.MethodGet]; ok {
+			allow = append(allow, http.MethodHead)
+		}
 		for _, verb := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 			if _, ok := m[verb]; ok {
 				allow = append(allow, verb)
