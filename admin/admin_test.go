@@ -1,0 +1,296 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+// statusOf returns the status of an error the admin handlers return; 0
+// when err is nil (the handler wrote the answer itself).
+func statusOf(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var ae caddy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v (%T) is not a caddy.APIError", err, err)
+	}
+	return ae.HTTPStatus
+}
+
+func TestRegistryErr(t *testing.T) {
+	details := []registry.Detail{
+		{Field: "route", Message: "must be absolute"},
+		{Name: "orders", Field: "code_snippet", Message: "1:5: undefined: x"},
+	}
+	tests := []struct {
+		name        string
+		err         error
+		wantStatus  int
+		wantWritten bool // answered with details in the body
+	}{
+		{"invalid", &registry.Error{Kind: registry.KindInvalid, Message: "bad record"}, 400, false},
+		{"not found", &registry.Error{Kind: registry.KindNotFound, Message: "no endpoint x"}, 404, false},
+		{"exists", &registry.Error{Kind: registry.KindExists, Message: "x exists"}, 409, false},
+		{"read only", &registry.Error{Kind: registry.KindReadOnly, Message: "x is declared"}, 409, false},
+		{"stale", &registry.Error{Kind: registry.KindStale, Message: "etag mismatch"}, 412, false},
+		{"unknown kind", &registry.Error{Kind: registry.Kind(99), Message: "odd"}, 500, false},
+		{"wrapped", errorsJoin(&registry.Error{Kind: registry.KindNotFound, Message: "gone"}), 404, false},
+		{"plain error", errors.New("disk full"), 500, false},
+		{"invalid with details", &registry.Error{Kind: registry.KindInvalid, Message: "sync refused", Details: details}, 400, true},
+		{"stale with details", &registry.Error{Kind: registry.KindStale, Message: "stale", Details: details[:1]}, 412, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			err := registryErr(w, tt.err)
+			if !tt.wantWritten {
+				if got := statusOf(t, err); got != tt.wantStatus {
+					t.Fatalf("status %d, want %d", got, tt.wantStatus)
+				}
+				if w.Body.Len() != 0 {
+					t.Errorf("wrote a body %q; Caddy writes the APIError", w.Body.String())
+				}
+				var re *registry.Error
+				if errors.As(tt.err, &re) && re.Kind >= registry.KindInvalid && re.Kind <= registry.KindStale {
+					var ae caddy.APIError
+					errors.As(err, &ae)
+					if ae.Message != re.Message {
+						t.Errorf("message %q, want %q", ae.Message, re.Message)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("returned %v after writing the answer", err)
+			}
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d", w.Code, tt.wantStatus)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var body struct {
+				Error   string            `json:"error"`
+				Details []registry.Detail `json:"details"`
+			}
+			dec := json.NewDecoder(w.Body)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			re := tt.err.(*registry.Error)
+			if body.Error != re.Message || len(body.Details) != len(re.Details) {
+				t.Fatalf("body %+v, want %+v", body, re)
+			}
+			for i := range body.Details {
+				if body.Details[i] != re.Details[i] {
+					t.Errorf("detail %d: %+v, want %+v", i, body.Details[i], re.Details[i])
+				}
+			}
+		})
+	}
+}
+
+// errorsJoin wraps err the way a caller might.
+func errorsJoin(err error) error { return errors.Join(errors.New("context"), err) }
+
+// failingReader fails after its data.
+type failingReader struct{ r io.Reader }
+
+func (f failingReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("connection reset")
+	}
+	return n, err
+}
+
+func TestReadJSON(t *testing.T) {
+	tests := []struct {
+		name       string
+		ctype      string
+		also       []string
+		body       io.Reader
+		wantStatus int // 0: accepted
+		wantLen    int
+	}{
+		{"json", "application/json", nil, strings.NewReader(`{"a":1}`), 0, 7},
+		{"json with charset", "application/json; charset=utf-8", nil, strings.NewReader(`{}`), 0, 2},
+		{"json upper case", "Application/JSON", nil, strings.NewReader(`{}`), 0, 2},
+		{"empty json body", "application/json", nil, strings.NewReader(``), 0, 0},
+		{"no content type", "", nil, strings.NewReader(`{}`), 415, 0},
+		{"text plain", "text/plain", nil, strings.NewReader(`{}`), 415, 0},
+		{"form (CSRF)", "application/x-www-form-urlencoded", nil, strings.NewReader(`a=1`), 415, 0},
+		{"malformed type", "application/", nil, strings.NewReader(`{}`), 415, 0},
+		{"merge patch refused by default", "application/merge-patch+json", nil, strings.NewReader(`{}`), 415, 0},
+		{"merge patch when accepted", "application/merge-patch+json", []string{"application/merge-patch+json"}, strings.NewReader(`{}`), 0, 2},
+		{"json still accepted with extras", "application/json", []string{"application/merge-patch+json"}, strings.NewReader(`{}`), 0, 2},
+		{"at MaxPayload", "application/json", nil, bytes.NewReader(make([]byte, MaxPayload)), 0, MaxPayload},
+		{"over MaxPayload", "application/json", nil, bytes.NewReader(make([]byte, MaxPayload+1)), 413, 0},
+		{"read failure", "application/json", nil, failingReader{strings.NewReader(`{"a"`)}, 400, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/endpoint/endpoints", tt.body)
+			if tt.ctype != "" {
+				r.Header.Set("Content-Type", tt.ctype)
+			}
+			body, err := readJSON(r, tt.also...)
+			if got := statusOf(t, err); got != tt.wantStatus {
+				t.Fatalf("status %d, want %d (err %v)", got, tt.wantStatus, err)
+			}
+			if err == nil && len(body) != tt.wantLen {
+				t.Errorf("read %d bytes, want %d", len(body), tt.wantLen)
+			}
+		})
+	}
+}
+
+// fakeBackend answers the calls that do not need a registry.
+type fakeBackend struct {
+	logsFor  []string
+	dryName  string
+	dryBody  string
+	dryErr   error
+	dryAns   any
+	registry *registry.Registry
+}
+
+func (f *fakeBackend) Registry() *registry.Registry { return f.registry }
+func (f *fakeBackend) LogLines(name string) any {
+	f.logsFor = append(f.logsFor, name)
+	return []string{"line of " + name}
+}
+func (f *fakeBackend) DryRun(ctx context.Context, name string, body []byte) (any, error) {
+	f.dryName, f.dryBody = name, string(body)
+	return f.dryAns, f.dryErr
+}
+func (f *fakeBackend) OpenAPI() any { return map[string]string{"openapi": "3.1.0"} }
+
+// dispatch runs a request through the module's route table the way
+// API.serve does once it has found the app, and returns the recorder and
+// the handler's error.
+func dispatch(t *testing.T, b Backend, r *http.Request) (*httptest.ResponseRecorder, error) {
+	t.Helper()
+	a := &API{}
+	a.mux = http.NewServeMux()
+	for pattern, h := range a.table() {
+		a.mux.Handle(pattern, h)
+	}
+	var handlerErr error
+	ctx := context.WithValue(r.Context(), backendKey{}, b)
+	ctx = context.WithValue(ctx, errSlotKey{}, &handlerErr)
+	w := httptest.NewRecorder()
+	a.mux.ServeHTTP(w, r.WithContext(ctx))
+	return w, handlerErr
+}
+
+func TestRoutes(t *testing.T) {
+	jsonReq := func(method, target, body string) *http.Request {
+		r := httptest.NewRequest(method, target, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}
+	tests := []struct {
+		name       string
+		req        *http.Request
+		backend    *fakeBackend
+		wantStatus int    // from the returned error, or the recorder when nil
+		wantAllow  string // "" means absent
+		wantBody   string // substring of the written body
+		check      func(t *testing.T, b *fakeBackend)
+	}{
+		{name: "help", req: httptest.NewRequest("GET", "/endpoint/help", nil), wantStatus: 200, wantBody: "{"},
+		{name: "openapi", req: httptest.NewRequest("GET", "/endpoint/openapi.json", nil), wantStatus: 200, wantBody: `"openapi":"3.1.0"`},
+		{name: "logs all", req: httptest.NewRequest("GET", "/endpoint/logs", nil), wantStatus: 200, wantBody: `["line of "]`,
+			check: func(t *testing.T, b *fakeBackend) {
+				if len(b.logsFor) != 1 || b.logsFor[0] != "" {
+					t.Errorf("LogLines calls %q", b.logsFor)
+				}
+			}},
+		{name: "logs filtered", req: httptest.NewRequest("GET", "/endpoint/logs?endpoint=orders", nil), wantStatus: 200, wantBody: `["line of orders"]`},
+		{name: "HEAD is served as GET", req: httptest.NewRequest("HEAD", "/endpoint/help", nil), wantStatus: 200},
+		{name: "unknown admin path", req: httptest.NewRequest("GET", "/endpoint/nope", nil), wantStatus: 404},
+		{name: "405 on logs", req: httptest.NewRequest("POST", "/endpoint/logs", nil), wantStatus: 405, wantAllow: "HEAD, GET"},
+		{name: "405 on sync", req: httptest.NewRequest("PUT", "/endpoint/sync", nil), wantStatus: 405, wantAllow: "HEAD, GET, POST"},
+		{name: "405 on the collection", req: httptest.NewRequest("DELETE", "/endpoint/endpoints", nil), wantStatus: 405, wantAllow: "HEAD, GET, POST"},
+		{name: "405 on a record", req: httptest.NewRequest("POST", "/endpoint/endpoints/x", nil), wantStatus: 405, wantAllow: "HEAD, GET, PUT, PATCH, DELETE"},
+		{name: "405 on rollback", req: httptest.NewRequest("GET", "/endpoint/rollback", nil), wantStatus: 405, wantAllow: "POST"},
+		{name: "405 on test", req: httptest.NewRequest("GET", "/endpoint/endpoints/x/test", nil), wantStatus: 405, wantAllow: "POST"},
+		{name: "test needs JSON", req: httptest.NewRequest("POST", "/endpoint/endpoints/x/test", strings.NewReader(`{}`)), wantStatus: 415},
+		{name: "test runs the dry run", req: jsonReq("POST", "/endpoint/endpoints/orders/test", `{"method":"GET"}`),
+			backend: &fakeBackend{dryAns: map[string]int{"status": 200}}, wantStatus: 200, wantBody: `{"status":200}`,
+			check: func(t *testing.T, b *fakeBackend) {
+				if b.dryName != "orders" || b.dryBody != `{"method":"GET"}` {
+					t.Errorf("DryRun(%q, %q)", b.dryName, b.dryBody)
+				}
+			}},
+		{name: "test of an unknown draft", req: jsonReq("POST", "/endpoint/endpoints/x/test", `{}`),
+			backend: &fakeBackend{dryErr: &registry.Error{Kind: registry.KindNotFound, Message: "no endpoint x"}}, wantStatus: 404},
+		{name: "test with details", req: jsonReq("POST", "/endpoint/endpoints/x/test", `{}`),
+			backend:    &fakeBackend{dryErr: &registry.Error{Kind: registry.KindInvalid, Message: "bad draft", Details: []registry.Detail{{Field: "route", Message: "bad"}}}},
+			wantStatus: 400, wantBody: `"details":[{"field":"route","message":"bad"}]`},
+		{name: "rollback needs JSON", req: httptest.NewRequest("POST", "/endpoint/rollback", strings.NewReader(`{"revision":1}`)), wantStatus: 415},
+		{name: "rollback unknown field", req: jsonReq("POST", "/endpoint/rollback", `{"rev":1}`), wantStatus: 400},
+		{name: "rollback revision 0", req: jsonReq("POST", "/endpoint/rollback", `{"revision":0}`), wantStatus: 400},
+		{name: "rollback not JSON", req: jsonReq("POST", "/endpoint/rollback", `revision=1`), wantStatus: 400},
+		{name: "sync needs JSON", req: httptest.NewRequest("POST", "/endpoint/sync", nil), wantStatus: 415},
+		{name: "list bad active", req: httptest.NewRequest("GET", "/endpoint/endpoints?active=maybe", nil), wantStatus: 400},
+		{name: "create needs JSON", req: httptest.NewRequest("POST", "/endpoint/endpoints", strings.NewReader(`{}`)), wantStatus: 415},
+		{name: "patch refuses text", req: httptest.NewRequest("PATCH", "/endpoint/endpoints/x", strings.NewReader(`{}`)), wantStatus: 415},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.backend
+			if b == nil {
+				b = &fakeBackend{}
+			}
+			w, err := dispatch(t, b, tt.req)
+			status := statusOf(t, err)
+			if err == nil {
+				status = w.Code
+			}
+			if status != tt.wantStatus {
+				t.Fatalf("status %d, want %d (err %v, body %s)", status, tt.wantStatus, err, w.Body.String())
+			}
+			if got := w.Header().Get("Allow"); got != tt.wantAllow {
+				t.Errorf("Allow %q, want %q", got, tt.wantAllow)
+			}
+			if tt.wantBody != "" && !strings.Contains(w.Body.String(), tt.wantBody) {
+				t.Errorf("body %s, want it to contain %s", w.Body.String(), tt.wantBody)
+			}
+			if tt.check != nil {
+				tt.check(t, b)
+			}
+		})
+	}
+}
+
+// Without a configured app the admin routes answer 503.
+func TestServeWithoutApp(t *testing.T) {
+	a := &API{}
+	if err := a.Provision(caddy.Context{Context: context.Background()}); err != nil {
+		t.Fatal(err)
+	}
+	routes := a.Routes()
+	if len(routes) != 1 || routes[0].Pattern != "/endpoint/" {
+		t.Fatalf("routes %+v", routes)
+	}
+	err := routes[0].Handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/endpoint/help", nil))
+	if got := statusOf(t, err); got != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", got)
+	}
+}
