@@ -198,7 +198,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 		}
 	}
 	if err != nil {
-		return a.execFailed(w, rec, revision, err, hooks)
+		return a.execFailed(w, r, rec, revision, body, err, hooks)
 	}
 	if a.metrics != nil && hooks == nil {
 		a.metrics.steps.WithLabelValues(rec.Name).Observe(float64(res.Steps))
@@ -219,7 +219,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 }
 
 // execFailed answers a failed run as SPEC §5 says and logs the full error.
-func (a *App) execFailed(w http.ResponseWriter, rec *registry.Record, revision int64, err error, hooks *runHooks) int {
+func (a *App) execFailed(w http.ResponseWriter, r *http.Request, rec *registry.Record, revision int64, body []byte, err error, hooks *runHooks) int {
 	var ee *registry.ExecError
 	if !errors.As(err, &ee) {
 		ee = &registry.ExecError{Kind: registry.FailRuntime, Status: http.StatusInternalServerError, Message: "snippet failed", Err: err}
@@ -233,7 +233,8 @@ func (a *App) execFailed(w http.ResponseWriter, rec *registry.Record, revision i
 				zap.String("endpoint", rec.Name),
 				zap.Int64("revision", revision),
 				zap.String("kind", ee.Kind),
-				zap.Error(ee))
+				zap.String("error", redact(ee.Error(), body,
+					[]string{r.Header.Get("Authorization"), r.Header.Get("Cookie")}, a.secretValues)))
 		}
 	}
 	status := ee.Status

@@ -91,7 +91,9 @@ type App struct {
 	auth      *authenticator
 	metrics   *metrics
 	execModes map[string]registry.ExecMode
-	stop      context.CancelFunc
+	// secretValues are the expanded secrets, kept out of failure logs.
+	secretValues []string
+	stop         context.CancelFunc
 }
 
 // User is a configured identity.
@@ -149,6 +151,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	secrets := make(map[string]string, len(a.Secrets))
 	for name, v := range a.Secrets {
 		secrets[name] = repl.ReplaceKnown(v, "")
+		a.secretValues = append(a.secretValues, secrets[name])
 	}
 	for name, u := range a.Users {
 		if u == nil {

@@ -76,6 +76,17 @@ func TestSnippetFailures(t *testing.T) {
 	}
 	// the full error goes to the log with the endpoint name
 	c.waitLog(`"endpoint":"crash"`)
+
+	// a failure caused by the body is logged without the body's words
+	r := publicRecord("bodyerr", "/bodyerr", `result = {"payload": int(request.text)}`)
+	r["request_method"], r["request_content_type"] = "POST", "text/plain"
+	c.create(r)
+	c.sync()
+	expect(t, do(t, "POST", c.HTTP+"/bodyerr", "card-number-4242", "Content-Type", "text/plain"), 500)
+	c.waitLog(`"endpoint":"bodyerr"`)
+	if strings.Contains(c.Logs(), "card-number-4242") {
+		t.Fatalf("the request body reached the log")
+	}
 }
 
 // TestSnippetTimeout: a snippet past its time limit answers 503.
