@@ -9,31 +9,47 @@ import (
 // quoted matches a Go- or Starlark-quoted string in an error message.
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'`)
 
+// word matches a run of characters that could carry a value.
+var word = regexp.MustCompile(`[^\s"'` + "`" + `,;()\[\]{}]{4,}`)
+
 // redactedMark replaces what may not reach the log.
-const redactedMark = `"…"`
+const redactedMark = "…"
 
 // redact removes from a snippet error what came from the request body, the
-// credentials headers or a secret, so that the full error (kind, line,
-// message) can be logged without them. It runs only on failures.
+// credential headers or a secret, so that the full error (kind, line,
+// message) can be logged without them: quoted strings and words of four or
+// more characters found in the body or credentials become "…", and so does
+// any secret value. It runs only on failures.
 func redact(msg string, body []byte, credentials []string, secrets []string) string {
 	for _, s := range secrets {
 		if len(s) >= 4 {
-			msg = strings.ReplaceAll(msg, s, "…")
+			msg = strings.ReplaceAll(msg, s, redactedMark)
 		}
 	}
-	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		inner := q[1 : len(q)-1]
-		if len(inner) < 3 {
-			return q
+	sensitive := func(s string) bool {
+		if len(s) < 3 {
+			return false
 		}
-		if bytes.Contains(body, []byte(inner)) {
-			return redactedMark
+		if bytes.Contains(body, []byte(s)) {
+			return true
 		}
 		for _, c := range credentials {
-			if c != "" && strings.Contains(c, inner) {
-				return redactedMark
+			if c != "" && strings.Contains(c, s) {
+				return true
 			}
 		}
+		return false
+	}
+	msg = quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if sensitive(q[1 : len(q)-1]) {
+			return `"` + redactedMark + `"`
+		}
 		return q
+	})
+	return word.ReplaceAllStringFunc(msg, func(w string) string {
+		if sensitive(w) {
+			return redactedMark
+		}
+		return w
 	})
 }

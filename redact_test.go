@@ -15,6 +15,7 @@ func TestRedact(t *testing.T) {
 		{"secret anywhere", `value s3cr3t-key-1 leaked`, `value … leaked`, ``, nil, []string{"s3cr3t-key-1"}},
 		{"grant names kept", `env.secret: secret "other_key": user "bot" has no secret grant`, `env.secret: secret "other_key": user "bot" has no secret grant`, `{"x": 1}`, nil, nil},
 		{"short strings kept", `got "ab"`, `got "ab"`, `ab`, nil, nil},
+		{"unquoted body word", `1:25: int: invalid literal with base 10: card-number-4242`, `1:25: int: invalid literal with base 10: …`, `card-number-4242`, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := redact(tc.msg, []byte(tc.body), tc.creds, tc.secrets); got != tc.want {

@@ -85,7 +85,7 @@ func TestSnippetFailures(t *testing.T) {
 	expect(t, do(t, "POST", c.HTTP+"/bodyerr", "card-number-4242", "Content-Type", "text/plain"), 500)
 	c.waitLog(`"endpoint":"bodyerr"`)
 	if strings.Contains(c.Logs(), "card-number-4242") {
-		t.Fatalf("the request body reached the log")
+		t.Fatalf("the request body reached the log:\n%s", c.Logs())
 	}
 }
 
