@@ -5,9 +5,9 @@ import "testing"
 func TestRedact(t *testing.T) {
 	for _, tc := range []struct {
 		name, msg, want string
-		body          string
-		creds         []string
-		secrets       []string
+		body            string
+		creds           []string
+		secrets         []string
 	}{
 		{"body value", `1:5: int: invalid literal "card-4242" in base 10`, `1:5: int: invalid literal "…" in base 10`, `{"card": "card-4242"}`, nil, nil},
 		{"single quotes", `key 'card-4242' not in dict`, `key "…" not in dict`, `card-4242`, nil, nil},
