@@ -115,8 +115,14 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request, route *registry.Rout
 	}
 	entry := route.Methods[method]
 	origin := r.Header.Get("Origin")
-	if r.Method == http.MethodOptions && origin != "" {
-		if preflight(w, r, route, origin) {
+	if r.Method == http.MethodOptions {
+		if origin != "" && preflight(w, r, route, origin) {
+			return
+		}
+		if strings.Contains(route.Allow, http.MethodOptions) {
+			// a plain OPTIONS on a CORS endpoint says what it allows
+			w.Header().Set("Allow", route.Allow)
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 	}

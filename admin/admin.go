@@ -203,10 +203,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // readJSON reads a write's body: it must be JSON (the CSRF barrier Caddy's
 // /config/ uses) and at most MaxPayload bytes.
 func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	ok := mt == "application/json"
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ok := err == nil && mt == "application/json"
 	for _, t := range alsoAccepted {
-		ok = ok || mt == t
+		ok = ok || (err == nil && mt == t)
 	}
 	if !ok {
 		return nil, apiErr(http.StatusUnsupportedMediaType, "the request body must be application/json")
