@@ -135,7 +135,7 @@ func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, []Violation{{Loc: []any{"body"}, Msg: "body is empty", Type: "json_invalid"}}
 	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	doc, err := parseJSONBody(body)
 	if err != nil {
 		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid JSON: " + jsonErrorText(body, err), Type: "json_invalid"}}
 	}
