@@ -137,8 +137,9 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request, route *registry.Rout
 	}
 	status := a.serveEntry(w, r, entry, params, revision, hooks)
 	if a.metrics != nil && hooks == nil {
-		a.metrics.requests.WithLabelValues(rec.Name, statusClass(status)).Inc()
-		a.metrics.duration.WithLabelValues(rec.Name).Observe(time.Since(start).Seconds())
+		m := a.metrics.of(rec.Name)
+		m.requests(status).Inc()
+		m.duration.Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -179,7 +180,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 		p, violations := entry.Schema.Validate(body)
 		if len(violations) > 0 {
 			if a.metrics != nil && hooks == nil {
-				a.metrics.rejections.WithLabelValues(rec.Name).Inc()
+				a.metrics.of(rec.Name).rejections.Inc()
 			}
 			return writeJSON(w, http.StatusBadRequest, struct {
 				Detail []schema.Violation `json:"detail"`
@@ -207,7 +208,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 		return a.execFailed(w, r, rec, revision, body, err, hooks)
 	}
 	if a.metrics != nil && hooks == nil {
-		a.metrics.steps.WithLabelValues(rec.Name).Observe(float64(res.Steps))
+		a.metrics.of(rec.Name).steps.Observe(float64(res.Steps))
 	}
 	for k, vs := range res.Header {
 		w.Header()[http.CanonicalHeaderKey(k)] = vs
@@ -299,12 +300,15 @@ func (a *App) invocation(r *http.Request, entry *registry.Entry, params map[stri
 		Host:       r.Host,
 		RemoteIP:   remoteIP(r),
 		PathParams: params,
-		Query:      r.URL.Query(),
-		Header:     r.Header,
-		Body:       body,
-		Endpoint:   rec,
-		Revision:   revision,
-		MaxSteps:   a.MaxSteps,
+
+		Header:   r.Header,
+		Body:     body,
+		Endpoint: rec,
+		Revision: revision,
+		MaxSteps: a.MaxSteps,
+	}
+	if r.URL.RawQuery != "" {
+		inv.Query = r.URL.Query()
 	}
 	deadline := time.Now().Add(time.Duration(a.Timeout))
 	if d, ok := r.Context().Deadline(); ok && d.Before(deadline) {
@@ -372,7 +376,7 @@ func remoteIP(r *http.Request) string {
 
 // readBody reads at most limit bytes; more is a *http.MaxBytesError.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
 		return nil, nil
 	}
 	if r.ContentLength > limit {

@@ -2,6 +2,8 @@ package endpoint
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +15,50 @@ type metrics struct {
 	steps      *prometheus.HistogramVec
 	limits     *prometheus.CounterVec
 	rejections *prometheus.CounterVec
+
+	// byEndpoint caches the series of each endpoint (*endpointMetrics), so
+	// that the request path does not hash label values.
+	byEndpoint sync.Map
+}
+
+// endpointMetrics are the series of one endpoint.
+type endpointMetrics struct {
+	name       string
+	vec        *prometheus.CounterVec
+	byClass    [7]atomic.Pointer[prometheus.Counter]
+	duration   prometheus.Observer
+	steps      prometheus.Observer
+	rejections prometheus.Counter
+}
+
+// of returns the series of the endpoint name.
+func (m *metrics) of(name string) *endpointMetrics {
+	if em, ok := m.byEndpoint.Load(name); ok {
+		return em.(*endpointMetrics)
+	}
+	em := &endpointMetrics{
+		name:       name,
+		vec:        m.requests,
+		duration:   m.duration.WithLabelValues(name),
+		steps:      m.steps.WithLabelValues(name),
+		rejections: m.rejections.WithLabelValues(name),
+	}
+	actual, _ := m.byEndpoint.LoadOrStore(name, em)
+	return actual.(*endpointMetrics)
+}
+
+// requests is the request counter of the status class of code.
+func (em *endpointMetrics) requests(code int) prometheus.Counter {
+	i := code / 100
+	if i < 1 || i > 5 {
+		i = 6
+	}
+	if c := em.byClass[i].Load(); c != nil {
+		return *c
+	}
+	c := em.vec.WithLabelValues(em.name, statusClass(code))
+	em.byClass[i].Store(&c)
+	return c
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
