@@ -382,6 +382,14 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
+	if r.ContentLength > 0 {
+		// the server stops the body at Content-Length: read it in one piece
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
 	return io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 }
 
