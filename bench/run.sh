@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Loads the five routes of bench/Caddyfile with wrk, one after the other
 # against one Caddy, and prints requests/s and each ratio to (a).
-#   bench/run.sh [duration] [connections]     e.g. bench/run.sh 10s 32
-# ROUNDS=n repeats the whole set and keeps each case's best round.
+#   bench/run.sh [duration] [connections]     default: 5s per case, 32
+# ROUNDS=n repeats the whole set (default 5).
 set -euo pipefail
 cd "$(dirname "$0")"
-DURATION=${1:-10s}
+DURATION=${1:-5s}
 CONNS=${2:-32}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-5}
 CADDY=${CADDY:-../bin/caddy}
 
 command -v wrk >/dev/null || {
@@ -31,25 +31,35 @@ curl -fsS -H 'Content-Type: application/json' --data-binary @small.json "$base/b
 curl -fsS -H 'Content-Type: application/json' --data-binary @body1k.json "$base/b/validated" >/dev/null
 curl -fsS -H 'Content-Type: application/xml' --data-binary @note.xml "$base/b/xml" >/dev/null
 
-declare -A best
+# Each round loads the five cases one after the other; a case's ratio is
+# taken against (a) of the same round, and the median ratio over the rounds
+# is printed, which keeps a slow minute of a shared host from skewing one
+# case only.
+declare -A rps ratios
 run_case() { # name path [body_file content_type]
-	local name=$1 path=$2 rps
+	local name=$1 path=$2
 	if [ $# -gt 2 ]; then
-		rps=$(BODY_FILE=$3 CONTENT_TYPE=$4 wrk -t2 -c"$CONNS" -d"$DURATION" -s post.lua "$base$path" | awk '/Requests\/sec/ {print $2}')
+		rps[$name]=$(BODY_FILE=$3 CONTENT_TYPE=$4 wrk -t2 -c"$CONNS" -d"$DURATION" -s post.lua "$base$path" | awk '/Requests\/sec/ {print $2}')
 	else
-		rps=$(wrk -t2 -c"$CONNS" -d"$DURATION" "$base$path" | awk '/Requests\/sec/ {print $2}')
+		rps[$name]=$(wrk -t2 -c"$CONNS" -d"$DURATION" "$base$path" | awk '/Requests\/sec/ {print $2}')
 	fi
-	if [ -z "${best[$name]:-}" ] || awk "BEGIN{exit !($rps > ${best[$name]})}"; then best[$name]=$rps; fi
 }
-for _ in $(seq "$ROUNDS"); do
+for round in $(seq "$ROUNDS"); do
 	run_case a /a/static
 	run_case b /b/trivial
 	run_case c /b/read small.json application/json
 	run_case d /b/validated body1k.json application/json
 	run_case e /b/xml note.xml application/xml
+	line="round $round:"
+	for c in a b c d e; do
+		ratios[$c]+="$(awk "BEGIN{print ${rps[$c]}/${rps[a]}}") "
+		line+=" $c=${rps[$c]}"
+	done
+	echo "$line"
 done
 
-printf '%-40s %12s %8s\n' case requests/s ratio
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+printf '%-40s %14s %14s\n' case "last req/s" "median ratio"
 for c in a b c d e; do
 	case $c in
 	a) label="(a) static respond" ;;
@@ -58,5 +68,5 @@ for c in a b c d e; do
 	d) label="(d) 1 KB JSON, 10-property schema" ;;
 	e) label="(e) small XML, XSD" ;;
 	esac
-	printf '%-40s %12.0f %8.2f\n' "$label" "${best[$c]}" "$(awk "BEGIN{print ${best[$c]}/${best[a]}}")"
+	printf '%-40s %14.0f %14.2f\n' "$label" "${rps[$c]}" "$(echo "${ratios[$c]}" | median)"
 done
