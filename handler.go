@@ -211,7 +211,8 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 		a.metrics.of(rec.Name).steps.Observe(float64(res.Steps))
 	}
 	for k, vs := range res.Header {
-		w.Header()[http.CanonicalHeaderKey(k)] = vs
+		// copied: a program may share one header map between its answers
+		w.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 	}
 	status = res.Status
 	if status == 0 {
