@@ -132,8 +132,11 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request, route *registry.Rout
 		return
 	}
 	rec := entry.Record
-	if entry.AllowsOrigin(origin) {
-		corsHeaders(w.Header(), origin)
+	if entry.CORS {
+		w.Header().Add("Vary", "Origin")
+		if entry.AllowsOrigin(origin) {
+			corsHeaders(w.Header(), entry, origin)
+		}
 	}
 	status := a.serveEntry(w, r, entry, params, revision, hooks)
 	if a.metrics != nil && hooks == nil {
@@ -397,18 +400,19 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // preflight answers a CORS preflight; false when the route has no CORS.
 func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, origin string) bool {
 	var methods []string
-	allowed := false
+	var allowed *registry.Entry
 	for m, e := range route.Methods {
 		if e.AllowsOrigin(origin) {
-			allowed = true
+			allowed = e
 			methods = append(methods, m)
 		}
 	}
-	if !allowed {
+	if allowed == nil {
 		return false
 	}
 	h := w.Header()
-	corsHeaders(h, origin)
+	h.Add("Vary", "Origin")
+	corsHeaders(h, allowed, origin)
 	sort.Strings(methods)
 	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
 	if reqHeaders := r.Header.Get("Access-Control-Request-Headers"); reqHeaders != "" {
@@ -419,13 +423,17 @@ func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, or
 	return true
 }
 
-// corsHeaders adds the CORS answer for an allowed origin.
-func corsHeaders(h http.Header, origin string) {
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Add("Vary", "Origin")
-	if h.Get("Access-Control-Allow-Credentials") == "" {
+// corsHeaders adds the CORS answer for an allowed origin. An origin listed
+// by name gets itself back and may send credentials; "*" lets any origin
+// read the answer but never with the browser's credentials (cookies,
+// cached Basic auth), so a logged-in user's answers stay private.
+func corsHeaders(h http.Header, e *registry.Entry, origin string) {
+	if e.AllowsNamedOrigin(origin) {
+		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
+		return
 	}
+	h.Set("Access-Control-Allow-Origin", "*")
 }
 
 // writeError writes {"error": msg} and returns the status.

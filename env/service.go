@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -71,6 +72,8 @@ type Service struct {
 	transport *http.Transport
 	// dial connects to an already checked IP address; tests replace it.
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// compiled caches compiledGrants by *Grants.
+	compiled sync.Map
 }
 
 // New checks cfg, fills in its defaults and builds the shared HTTP
@@ -135,7 +138,21 @@ func (s *Service) Close() {
 
 // For returns the live environment of user, bound to g (nil: no grants).
 func (s *Service) For(user string, g *Grants) registry.Env {
-	return &boundEnv{s: s, user: user, grants: compileGrants(g)}
+	return &boundEnv{s: s, user: user, grants: s.grantsOf(g)}
+}
+
+// grantsOf compiles g once: grants come from the config and do not change
+// while this Service (one per config) lives.
+func (s *Service) grantsOf(g *Grants) compiledGrants {
+	if g == nil {
+		return compiledGrants{}
+	}
+	if c, ok := s.compiled.Load(g); ok {
+		return c.(compiledGrants)
+	}
+	c := compileGrants(g)
+	s.compiled.Store(g, c)
+	return c
 }
 
 // DryRun returns an environment whose store writes go to the returned
@@ -143,7 +160,7 @@ func (s *Service) For(user string, g *Grants) registry.Env {
 // HTTP is refused unless liveHTTP is true.
 func (s *Service) DryRun(user string, g *Grants, liveHTTP bool) (registry.Env, *Overlay) {
 	o := newOverlay(s.cfg.OverlayMaxSize)
-	return &boundEnv{s: s, user: user, grants: compileGrants(g), overlay: o, dryRun: true, liveHTTP: liveHTTP}, o
+	return &boundEnv{s: s, user: user, grants: s.grantsOf(g), overlay: o, dryRun: true, liveHTTP: liveHTTP}, o
 }
 
 // boundEnv is a Service bound to one executing user's grants.

@@ -49,6 +49,16 @@ func (e *Entry) AllowsOrigin(origin string) bool {
 	return ok
 }
 
+// AllowsNamedOrigin reports whether origin is listed by name (not only
+// through "*").
+func (e *Entry) AllowsNamedOrigin(origin string) bool {
+	if _, ok := e.corsOrigins[origin]; ok {
+		return true
+	}
+	_, ok := e.corsOrigins[strings.ToLower(origin)]
+	return ok
+}
+
 // AllowsRoles reports whether a caller holding roles passes allowed_roles.
 func (e *Entry) AllowsRoles(roles []string) bool {
 	if e.Roles == nil {

@@ -98,8 +98,15 @@ func TestRequestRules(t *testing.T) {
 	}
 	// 415 keeps the CORS headers
 	a = do(t, "POST", c.HTTP+"/post", `{}`, "Content-Type", "text/plain", "Origin", "https://x.example")
-	if a.Header.Get("Access-Control-Allow-Origin") != "https://x.example" {
+	if a.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("CORS lost on error: %v", a.Header)
+	}
+	// "*" never lets a browser send its credentials
+	if a.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("credentials allowed for *: %v", a.Header)
+	}
+	if a := c.get("/items/7", "Origin", "https://app.example.com"); a.Header.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(strings.Join(a.Header.Values("Vary"), ","), "Origin") {
+		t.Fatalf("named origin: %v", a.Header)
 	}
 	// size
 	expect(t, do(t, "POST", c.HTTP+"/post", `{"a":"`+strings.Repeat("x", 100)+`"}`, "Content-Type", "application/json"), http.StatusRequestEntityTooLarge)
