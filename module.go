@@ -91,6 +91,8 @@ type App struct {
 	auth      *authenticator
 	metrics   *metrics
 	execModes map[string]registry.ExecMode
+	// reconfigure holds the registry options of a reload until Start.
+	reconfigure *registry.Options
 	// secretValues are the expanded secrets, kept out of failure logs.
 	secretValues []string
 	stop         context.CancelFunc
@@ -215,9 +217,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.state = val.(*sharedState)
 	if loaded {
-		if err := a.state.reg.Configure(ctx, opts); err != nil {
-			return fmt.Errorf("applying the config to the endpoint registry: %v", err)
-		}
+		// applied in Start: a config that fails to load after this app's
+		// provision must leave the running registry as it was
+		a.reconfigure = &opts
 	}
 	return nil
 }
@@ -311,8 +313,16 @@ func (a *App) Validate() error {
 	return nil
 }
 
-// Start begins polling the storage for revisions published elsewhere.
+// Start applies a reloaded config to the shared registry (declared
+// endpoints go live) and begins polling the storage for revisions
+// published elsewhere.
 func (a *App) Start() error {
+	if a.reconfigure != nil {
+		if err := a.state.reg.Configure(a.ctx, *a.reconfigure); err != nil {
+			return fmt.Errorf("applying the config to the endpoint registry: %v", err)
+		}
+		a.reconfigure = nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	go a.poll(ctx, time.Duration(a.SyncInterval))

@@ -152,12 +152,8 @@ func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
-	if opts.Storage != nil {
-		r.storage = opts.Storage
-	}
-	if opts.Prefix != "" {
-		r.prefix = opts.Prefix
-	}
+	// storage and prefix stay: the registry is shared by the configs that
+	// use the same storage, and Refresh reads them without the lock
 	if opts.Logger != nil {
 		r.log = opts.Logger
 	}

@@ -56,6 +56,14 @@ func TestReloadKeepsRegistry(t *testing.T) {
 	if newCfg == string(cfg) {
 		t.Fatalf("no endpoint app in config: %s", cfg)
 	}
+	// a config that fails to load leaves the registry as it was
+	broken := strings.Replace(newCfg, `"handler":"endpoint"`, `"handler":"no_such_handler"`, 1)
+	if a := do(t, "POST", c.Admin+"/load", broken, "Content-Type", "application/json"); a.Status < 400 {
+		t.Fatalf("broken config loaded: %s", a)
+	}
+	expect(t, c.admin("GET", "/endpoint/endpoints/declared", nil), 404)
+	expect(t, c.get("/declared"), 404)
+
 	before := c.metric("caddy_endpoint_compilations_total")
 	expect(t, do(t, "POST", c.Admin+"/load", newCfg, "Content-Type", "application/json"), 200)
 	// only the new declared endpoint was compiled, and loading the same
