@@ -14,6 +14,15 @@ import (
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
+// dryRunMethods are the methods a dry run may use.
+var dryRunMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true,
+	http.MethodPut: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+// dryRunMaxLogs bounds the log() lines a dry run returns.
+const dryRunMaxLogs = logRingSize
+
 // dryRunRequest is the body of POST /endpoint/endpoints/{name}/test.
 type dryRunRequest struct {
 	Method  string            `json:"method"`
@@ -29,12 +38,17 @@ type dryRunRequest struct {
 
 // dryRunAnswer is what a dry run returns.
 type dryRunAnswer struct {
-	Status       int               `json:"status"`
-	Headers      map[string]string `json:"headers"`
-	Body         string            `json:"body"`
-	Logs         []LogLine         `json:"logs"`
-	Steps        uint64            `json:"steps"`
-	StoreChanges []env.Change      `json:"store_changes"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+	Logs    []LogLine         `json:"logs"`
+	Steps   uint64            `json:"steps"`
+	// Error is the full error of a failed run, with the snippet line: the
+	// dry run is for the endpoint's author, who may see it.
+	Error string `json:"error,omitempty"`
+	// LogsDropped counts log() lines past the first dryRunMaxLogs.
+	LogsDropped  int          `json:"logs_dropped,omitempty"`
+	StoreChanges []env.Change `json:"store_changes"`
 }
 
 // DryRun runs the draft name against the described request through the
@@ -58,7 +72,11 @@ func (a *App) DryRun(ctx context.Context, name string, body []byte) (any, error)
 	if req.Path == "" {
 		req.Path = rec.Route
 	}
-	params, ok := entry.MatchPath(req.Path)
+	req.Method = strings.ToUpper(req.Method)
+	if !dryRunMethods[req.Method] {
+		return nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("method %q: want GET, HEAD, POST, PUT, DELETE or OPTIONS", req.Method)}
+	}
+	route, params, ok := entry.Match(req.Path)
 	if !ok {
 		return nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("path %q does not match the route %q", req.Path, rec.Route)}
 	}
@@ -77,15 +95,10 @@ func (a *App) DryRun(ctx context.Context, name string, body []byte) (any, error)
 		q.Set(k, v)
 	}
 	u.RawQuery = q.Encode()
-	r := httptest.NewRequestWithContext(ctx, strings.ToUpper(req.Method), u.String(), bytes.NewReader(payload))
+	r := httptest.NewRequestWithContext(ctx, req.Method, u.String(), bytes.NewReader(payload))
 	for k, v := range req.Headers {
 		r.Header.Set(k, v)
 	}
-	allow := rec.RequestMethod
-	if allow == http.MethodGet {
-		allow += ", HEAD"
-	}
-	route := &registry.Route{Pattern: rec.Route, Methods: map[string]*registry.Entry{rec.RequestMethod: entry}, Allow: allow}
 	hooks := &runHooks{liveHTTP: req.LiveHTTP}
 	rr := httptest.NewRecorder()
 	a.serve(rr, r, route, params, 0, hooks)
@@ -96,6 +109,8 @@ func (a *App) DryRun(ctx context.Context, name string, body []byte) (any, error)
 		Body:         rr.Body.String(),
 		Logs:         hooks.logs,
 		Steps:        hooks.steps,
+		Error:        hooks.err,
+		LogsDropped:  hooks.logsDropped,
 		StoreChanges: []env.Change{},
 	}
 	for k := range rr.Header() {

@@ -99,10 +99,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 // runHooks lets a dry run replace what a live request uses.
 type runHooks struct {
-	liveHTTP bool
-	overlay  *env.Overlay
-	logs     []LogLine
-	steps    uint64
+	liveHTTP    bool
+	overlay     *env.Overlay
+	logs        []LogLine
+	logsDropped int
+	steps       uint64
+	err         string
 }
 
 // serve runs the rules after routing: method, CORS, auth, content type,
@@ -235,7 +237,9 @@ func (a *App) execFailed(w http.ResponseWriter, r *http.Request, rec *registry.R
 	if !errors.As(err, &ee) {
 		ee = &registry.ExecError{Kind: registry.FailRuntime, Status: http.StatusInternalServerError, Message: "snippet failed", Err: err}
 	}
-	if hooks == nil {
+	if hooks != nil {
+		hooks.err = ee.Error()
+	} else {
 		if ee.Kind == registry.FailSteps || ee.Kind == registry.FailTimeout {
 			a.metrics.limits.WithLabelValues(rec.Name, ee.Kind).Inc()
 		}
@@ -355,7 +359,11 @@ func (a *App) logSink(name string, revision int64, hooks *runHooks) func(level, 
 	return func(level, msg string) {
 		line := LogLine{Time: time.Now().UTC(), Endpoint: name, Revision: revision, Level: level, Message: msg}
 		if hooks != nil {
-			hooks.logs = append(hooks.logs, line)
+			if len(hooks.logs) < dryRunMaxLogs {
+				hooks.logs = append(hooks.logs, line)
+			} else {
+				hooks.logsDropped++
+			}
 			return
 		}
 		a.state.logs.add(line)

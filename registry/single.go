@@ -1,8 +1,8 @@
 package registry
 
-// MatchPath matches path against the route of this one entry, as the
-// dry run of a draft needs: it returns the path parameters.
-func (e *Entry) MatchPath(path string) (map[string]string, bool) {
-	_, params, ok := newMatcher([]*Entry{e}).Match(path)
-	return params, ok
+// Match matches path against the route of this one entry, as the dry run
+// of a draft needs: it returns the route (with its Allow value) and the
+// path parameters.
+func (e *Entry) Match(path string) (*Route, map[string]string, bool) {
+	return newMatcher([]*Entry{e}).Match(path)
 }

@@ -62,9 +62,11 @@ result = {"payload": {"id": request.path_params["id"]}, "status_code": 201}`)
 	c.create(publicRecord("fetch", "/fetch", `r = env.http.get("`+upstream.URL+`/")
 result = {"payload": r.json()}`))
 	d := expect(t, c.admin("POST", "/endpoint/endpoints/fetch/test", map[string]any{}), 200).JSON(t)
-	if d["status"] != float64(500) {
+	if d["status"] != float64(500) || !strings.Contains(d["error"].(string), "1:") {
 		t.Fatalf("dry run with env.http: %v", d)
 	}
+	// a bad method is a 400, not a crash
+	expect(t, c.admin("POST", "/endpoint/endpoints/fetch/test", map[string]any{"method": "GET X"}), 400)
 	d = expect(t, c.admin("POST", "/endpoint/endpoints/fetch/test", map[string]any{"live_http": true}), 200).JSON(t)
 	if d["status"] != float64(200) || d["body"] != `"pong"` {
 		t.Fatalf("dry run with live_http: %v", d)
