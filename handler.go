@@ -121,7 +121,7 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request, route *registry.Rout
 		if origin != "" && preflight(w, r, route, origin) {
 			return
 		}
-		if strings.Contains(route.Allow, http.MethodOptions) {
+		if route.CORS {
 			// a plain OPTIONS on a CORS endpoint says what it allows
 			w.Header().Set("Allow", route.Allow)
 			w.WriteHeader(http.StatusNoContent)
@@ -141,7 +141,7 @@ func (a *App) serve(w http.ResponseWriter, r *http.Request, route *registry.Rout
 		}
 	}
 	status := a.serveEntry(w, r, entry, params, revision, hooks)
-	if a.metrics != nil && hooks == nil {
+	if hooks == nil {
 		m := a.metrics.of(rec.Name)
 		m.requests(status).Inc()
 		m.duration.Observe(time.Since(start).Seconds())
@@ -184,7 +184,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 	if entry.Schema != nil {
 		p, violations := entry.Schema.Validate(body)
 		if len(violations) > 0 {
-			if a.metrics != nil && hooks == nil {
+			if hooks == nil {
 				a.metrics.of(rec.Name).rejections.Inc()
 			}
 			return writeJSON(w, http.StatusBadRequest, struct {
@@ -212,7 +212,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 	if err != nil {
 		return a.execFailed(w, r, rec, revision, body, err, hooks)
 	}
-	if a.metrics != nil && hooks == nil {
+	if hooks == nil {
 		a.metrics.of(rec.Name).steps.Observe(float64(res.Steps))
 	}
 	for k, vs := range res.Header {
@@ -386,6 +386,11 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
+// presizeLimit is the largest body read into a buffer sized from
+// Content-Length before it arrives; larger ones grow as they come, so a
+// slow client cannot make the server hold max_body_size for nothing.
+const presizeLimit = 64 << 10
+
 // readBody reads at most limit bytes; more is a *http.MaxBytesError.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
@@ -394,7 +399,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	if r.ContentLength > 0 {
+	if r.ContentLength > 0 && r.ContentLength <= presizeLimit {
 		// the server stops the body at Content-Length: read it in one piece
 		body := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, body); err != nil {

@@ -193,6 +193,8 @@ type Route struct {
 	// Allow is the value of an Allow header for the route: its methods,
 	// HEAD when GET is there and OPTIONS when an entry has cors_origins.
 	Allow string
+	// CORS is true when an entry of the route has cors_origins.
+	CORS bool
 
 	segs   []segment
 	params int
@@ -235,6 +237,9 @@ func newMatcher(entries []*Entry) *Matcher {
 	}
 	for _, rt := range order {
 		rt.Allow = allowHeader(rt.Methods)
+		for _, e := range rt.Methods {
+			rt.CORS = rt.CORS || e.CORS
+		}
 		if rt.params == 0 {
 			m.literal[rt.Pattern] = rt
 		}
