@@ -85,7 +85,14 @@ func (h *Handler) matcherFor(t *registry.Table) *registry.Matcher {
 // ServeHTTP applies the request rules in the order of SPEC §5.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	table := h.app.state.reg.Live()
-	route, params, ok := h.matcherFor(table).Match(r.URL.EscapedPath())
+	method := r.Method
+	switch method {
+	case http.MethodHead:
+		method = http.MethodGet
+	case http.MethodOptions:
+		method = ""
+	}
+	route, params, ok := h.matcherFor(table).MatchMethod(r.URL.EscapedPath(), method)
 	if !ok {
 		if h.PassThru {
 			return next.ServeHTTP(w, r)

@@ -302,19 +302,31 @@ func (n *node) insert(rt *Route) {
 // unescaped; params is nil when the route has none. Paths with empty, "."
 // or ".." segments or bad escapes match nothing.
 func (m *Matcher) Match(path string) (*Route, map[string]string, bool) {
+	return m.MatchMethod(path, "")
+}
+
+// MatchMethod is Match for a request method, with Go's net/http
+// precedence among routes that serve it: with `POST /items/new` and
+// `GET /items/{id}`, a GET of /items/new is served by /items/{id}. When no
+// route serves the method, the most specific route of the path is returned
+// (its Allow value answers the 405). method "" accepts any route.
+func (m *Matcher) MatchMethod(path, method string) (*Route, map[string]string, bool) {
 	if m == nil || path == "" || path[0] != '/' {
 		return nil, nil, false
 	}
 	escaped := strings.IndexByte(path, '%') >= 0
 	if !escaped {
-		if rt, ok := m.literal[path]; ok {
+		if rt, ok := m.literal[path]; ok && rt.has(method) {
 			return rt, nil, true
 		}
 	}
 	if !cleanPath(path, escaped) {
 		return nil, nil, false
 	}
-	rt := m.root.match(path, 1)
+	rt := m.root.match(path, 1, method)
+	if rt == nil && method != "" {
+		rt = m.root.match(path, 1, "")
+	}
 	if rt == nil {
 		return nil, nil, false
 	}
@@ -340,7 +352,12 @@ func (m *Matcher) Match(path string) (*Route, map[string]string, bool) {
 	return rt, params, true
 }
 
-func (n *node) match(path string, i int) *Route {
+// has reports whether the route serves method ("" = any).
+func (rt *Route) has(method string) bool {
+	return rt != nil && (method == "" || rt.Methods[method] != nil)
+}
+
+func (n *node) match(path string, i int, method string) *Route {
 	seg := path[i:]
 	j := strings.IndexByte(seg, '/')
 	more := j >= 0
@@ -354,24 +371,30 @@ func (n *node) match(path string, i int) *Route {
 			key = unescape(seg, true)
 		}
 		if c := n.lits[key]; c != nil {
-			if rt := c.descend(path, next, more); rt != nil {
+			if rt := c.descend(path, next, more, method); rt != nil {
 				return rt
 			}
 		}
 		if n.wild != nil {
-			if rt := n.wild.descend(path, next, more); rt != nil {
+			if rt := n.wild.descend(path, next, more, method); rt != nil {
 				return rt
 			}
 		}
 	}
-	return n.multi
+	if n.multi.has(method) {
+		return n.multi
+	}
+	return nil
 }
 
-func (n *node) descend(path string, i int, more bool) *Route {
+func (n *node) descend(path string, i int, more bool, method string) *Route {
 	if !more {
-		return n.route
+		if n.route.has(method) {
+			return n.route
+		}
+		return nil
 	}
-	return n.match(path, i)
+	return n.match(path, i, method)
 }
 
 // cleanPath refuses empty (except a trailing one), "." and ".." segments,

@@ -25,6 +25,14 @@ func TestRequestRules(t *testing.T) {
 			exec_as bot
 			code ` + "`" + `result = {"payload": "new"}` + "`" + `
 		}
+		define items-create {
+			route /items/special
+			method POST
+			content_type application/json
+			auth public
+			exec_as bot
+			code ` + "`" + `result = {"payload": "created"}` + "`" + `
+		}
 		define files {
 			route /files/{path...}
 			auth public
@@ -47,6 +55,14 @@ func TestRequestRules(t *testing.T) {
 	}
 	if got := string(c.get("/items/new").Body); got != `"new"` {
 		t.Fatalf("precedence: /items/new = %s", got)
+	}
+	// a more specific route that lacks the method does not hide a general
+	// one that has it (Go's net/http precedence)
+	if got := string(expect(t, c.get("/items/special"), 200).Body); got != `{"id":"special","q":null}` {
+		t.Fatalf("GET /items/special: %s", got)
+	}
+	if got := string(expect(t, do(t, "POST", c.HTTP+"/items/special", `{}`, "Content-Type", "application/json"), 200).Body); got != `"created"` {
+		t.Fatalf("POST /items/special: %s", got)
 	}
 	if got := string(c.get("/files/a/b/c.txt").Body); got != `"a/b/c.txt"` {
 		t.Fatalf("rest param: %s", got)
