@@ -215,11 +215,14 @@ func (r *Registry) reload(ctx context.Context, locked bool) error {
 		published = recordMap(rf.Records)
 		if ix.RestoreDrafts {
 			if !locked {
+				// read again under the lock: another instance may have
+				// finished the restore and published since
 				unlock, err := r.lockStorage(ctx)
 				if err != nil {
 					return err
 				}
 				defer unlock()
+				return r.reload(ctx, true)
 			}
 			if err := r.restoreDrafts(ctx, ix, rf.Records); err != nil {
 				return err
