@@ -243,6 +243,7 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 	if _, ok := r.cfg.declared[rec.Name]; ok {
 		return Record{}, readOnly(rec.Name)
 	}
+	r.refreshDraft(ctx, rec.Name)
 	if _, ok := r.drafts[rec.Name]; ok {
 		return Record{}, errorf(KindExists, fmt.Sprintf("an endpoint named %q exists", rec.Name))
 	}
@@ -271,6 +272,7 @@ func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch str
 	if _, ok := r.cfg.declared[name]; ok {
 		return Record{}, false, readOnly(name)
 	}
+	r.refreshDraft(ctx, name)
 	cur := r.drafts[name]
 	if !ifMatches(ifMatch, cur) {
 		return Record{}, false, staleError(name)
@@ -290,6 +292,7 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 	if _, ok := r.cfg.declared[name]; ok {
 		return Record{}, readOnly(name)
 	}
+	r.refreshDraft(ctx, name)
 	cur := r.drafts[name]
 	if cur == nil {
 		return Record{}, notFound(name)
@@ -326,6 +329,7 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 	if _, ok := r.cfg.declared[name]; ok {
 		return readOnly(name)
 	}
+	r.refreshDraft(ctx, name)
 	cur := r.drafts[name]
 	if cur == nil {
 		return notFound(name)

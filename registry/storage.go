@@ -180,3 +180,22 @@ func (r *Registry) lockStorage(ctx context.Context) (func(), error) {
 		}
 	}, nil
 }
+
+// refreshDraft re-reads the stored draft name before a write checks it, so
+// that an instance sharing the storage sees a draft another instance
+// wrote or deleted (409 on create, 412 on a stale If-Match). r.mu must be
+// held. A storage error leaves the cached draft as it is.
+func (r *Registry) refreshDraft(ctx context.Context, name string) {
+	rec := new(Record)
+	found, err := r.loadJSON(ctx, r.draftKey(name), rec)
+	switch {
+	case err != nil:
+		return
+	case !found:
+		delete(r.drafts, name)
+	case rec.Name == name:
+		normalize(rec)
+		rec.SyncState = ""
+		r.drafts[name] = rec
+	}
+}
