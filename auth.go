@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-endpoint/endpoint/env"
@@ -123,4 +124,44 @@ func (a *authenticator) fromRequest(r *http.Request, bearerOnly bool) (*authUser
 		return a.basic(name, pass)
 	}
 	return nil, authNone
+}
+
+// authenticate applies SPEC §5.3; a non-zero status is the answer.
+func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, int, string) {
+	rec := entry.Record
+	if rec.AuthType == registry.AuthPublic {
+		return nil, 0, ""
+	}
+	var caller *authUser
+	if rec.AuthType != registry.AuthBearer {
+		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			if id, _ := repl.GetString("http.auth.user.id"); id != "" {
+				caller = a.auth.users[id]
+				if caller == nil {
+					caller = &authUser{name: id, identity: registry.Identity{Name: id}}
+				}
+			}
+		}
+	}
+	if caller == nil {
+		u, res := a.auth.fromRequest(r, rec.AuthType == registry.AuthBearer)
+		switch res {
+		case authNone:
+			return nil, http.StatusUnauthorized, "authentication required"
+		case authBad:
+			return nil, http.StatusUnauthorized, "invalid credentials"
+		}
+		caller = u
+	}
+	if !entry.AllowsRoles(caller.identity.Roles) {
+		return nil, http.StatusForbidden, "forbidden: missing role"
+	}
+	return caller, 0, ""
+}
+
+func challenge(h http.Header, authType string) {
+	if authType != registry.AuthBearer {
+		h.Add("WWW-Authenticate", `Basic realm="caddy-endpoint"`)
+	}
+	h.Add("WWW-Authenticate", `Bearer realm="caddy-endpoint"`)
 }

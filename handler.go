@@ -266,46 +266,6 @@ func (a *App) execFailed(w http.ResponseWriter, r *http.Request, rec *registry.R
 	return writeError(w, status, ee.Message)
 }
 
-// authenticate applies SPEC §5.3; a non-zero status is the answer.
-func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, int, string) {
-	rec := entry.Record
-	if rec.AuthType == registry.AuthPublic {
-		return nil, 0, ""
-	}
-	var caller *authUser
-	if rec.AuthType != registry.AuthBearer {
-		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-			if id, _ := repl.GetString("http.auth.user.id"); id != "" {
-				caller = a.auth.users[id]
-				if caller == nil {
-					caller = &authUser{name: id, identity: registry.Identity{Name: id}}
-				}
-			}
-		}
-	}
-	if caller == nil {
-		u, res := a.auth.fromRequest(r, rec.AuthType == registry.AuthBearer)
-		switch res {
-		case authNone:
-			return nil, http.StatusUnauthorized, "authentication required"
-		case authBad:
-			return nil, http.StatusUnauthorized, "invalid credentials"
-		}
-		caller = u
-	}
-	if !entry.AllowsRoles(caller.identity.Roles) {
-		return nil, http.StatusForbidden, "forbidden: missing role"
-	}
-	return caller, 0, ""
-}
-
-func challenge(h http.Header, authType string) {
-	if authType != registry.AuthBearer {
-		h.Add("WWW-Authenticate", `Basic realm="caddy-endpoint"`)
-	}
-	h.Add("WWW-Authenticate", `Bearer realm="caddy-endpoint"`)
-}
-
 // invocation copies what the program may see of the request.
 func (a *App) invocation(r *http.Request, entry *registry.Entry, params map[string]string, revision int64, caller *authUser, body []byte, hooks *runHooks) *registry.Invocation {
 	rec := entry.Record

@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -9,19 +8,14 @@ import (
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
-// wildcard matches a route's {name} or {name...} segment.
-var wildcard = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
-
 // OpenAPI describes the live endpoints as an OpenAPI 3.1 document: paths,
 // methods, path parameters, body schemas and auth.
 func (a *App) OpenAPI() any {
 	paths := map[string]map[string]any{}
 	for _, e := range a.state.reg.Published() {
 		rec := e.Record
-		if !rec.IsActive() {
-			continue
-		}
-		path := wildcard.ReplaceAllString(rec.Route, "{$1}")
+		// OpenAPI has no "rest of the path" parameter: {rest...} is {rest}
+		path := strings.ReplaceAll(rec.Route, "...}", "}")
 		op := map[string]any{
 			"operationId": rec.Name,
 			"responses": map[string]any{
@@ -32,9 +26,9 @@ func (a *App) OpenAPI() any {
 			op["tags"] = []string{rec.RouteGroup}
 		}
 		var params []any
-		for _, m := range wildcard.FindAllStringSubmatch(rec.Route, -1) {
+		for _, name := range e.ParamNames() {
 			params = append(params, map[string]any{
-				"name": m[1], "in": "path", "required": true,
+				"name": name, "in": "path", "required": true,
 				"schema": map[string]any{"type": "string"},
 			})
 		}

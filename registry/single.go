@@ -6,3 +6,18 @@ package registry
 func (e *Entry) Match(path string) (*Route, map[string]string, bool) {
 	return newMatcher([]*Entry{e}).Match(path)
 }
+
+// ParamNames lists the path parameters of the entry's route, in order.
+func (e *Entry) ParamNames() []string {
+	p, probs := parsePattern(e.Record.Route)
+	if len(probs) > 0 {
+		return nil
+	}
+	var names []string
+	for _, s := range p.segs {
+		if s.kind != segLit {
+			names = append(names, s.text)
+		}
+	}
+	return names
+}
