@@ -6,10 +6,11 @@ package env
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,7 +38,7 @@ func ValidateGrants(user string, g *Grants, secrets map[string]string) error {
 	if g == nil {
 		return nil
 	}
-	for _, ns := range sortedKeys(g.Store) {
+	for _, ns := range slices.Sorted(maps.Keys(g.Store)) {
 		level := g.Store[ns]
 		if err := checkName("namespace", ns); err != nil {
 			return fmt.Errorf("user %q: grant store %q: %v", user, ns, err)
@@ -180,12 +181,3 @@ func normalizeHost(host string) (string, netip.Addr, error) {
 }
 
 var hostLabel = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

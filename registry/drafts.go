@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,7 +68,7 @@ func decodeRecord(raw []byte) (*Record, error) {
 	rec := new(Record)
 	v := reflect.ValueOf(rec).Elem()
 	var ds []Detail
-	for _, name := range sortedNames(fields) {
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
 		if readOnlyFields[name] {
 			continue
 		}
@@ -202,7 +204,7 @@ func (r *Registry) List(f Filter) []Record {
 			out = append(out, v)
 		}
 	}
-	names := sortedNames(r.drafts)
+	names := slices.Sorted(maps.Keys(r.drafts))
 	for n := range r.cfg.declared {
 		if _, ok := r.drafts[n]; !ok {
 			names = append(names, n)
@@ -399,10 +401,10 @@ func (r *Registry) conflictsWithOthers(rec *Record) []Detail {
 			ds = append(ds, Detail{Field: "route", Message: msg})
 		}
 	}
-	for _, n := range sortedNames(r.cfg.declared) {
+	for _, n := range slices.Sorted(maps.Keys(r.cfg.declared)) {
 		check(r.cfg.declared[n])
 	}
-	for _, n := range sortedNames(r.drafts) {
+	for _, n := range slices.Sorted(maps.Keys(r.drafts)) {
 		if _, shadowed := r.cfg.declared[n]; !shadowed {
 			check(r.drafts[n])
 		}

@@ -7,7 +7,8 @@ package registry
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,7 +254,7 @@ func (r *Registry) lenientTable(rev int64, published map[string]*Record) *Table 
 			accepted = append(accepted, routedOf([]*Record{e.Record})...)
 		}
 	}
-	for _, name := range sortedNames(published) {
+	for _, name := range slices.Sorted(maps.Keys(published)) {
 		rec := published[name]
 		if _, shadowed := cfg.declared[name]; shadowed || !rec.IsActive() {
 			continue
@@ -326,15 +327,6 @@ func recordMap(recs []*Record) map[string]*Record {
 		m[rec.Name] = rec
 	}
 	return m
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func cloneRecord(rec *Record) *Record {

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -44,7 +46,7 @@ type RevisionInfo struct {
 // pendingOf diffs drafts against published; declared names never pend.
 func pendingOf(drafts, published map[string]*Record, declared map[string]*Record) Pending {
 	p := Pending{Added: []string{}, Changed: []string{}, Removed: []string{}}
-	for _, n := range sortedNames(drafts) {
+	for _, n := range slices.Sorted(maps.Keys(drafts)) {
 		if _, ok := declared[n]; ok {
 			continue
 		}
@@ -56,7 +58,7 @@ func pendingOf(drafts, published map[string]*Record, declared map[string]*Record
 			p.Changed = append(p.Changed, n)
 		}
 	}
-	for _, n := range sortedNames(published) {
+	for _, n := range slices.Sorted(maps.Keys(published)) {
 		if _, ok := declared[n]; ok {
 			continue
 		}
@@ -89,7 +91,7 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 			active = append(active, e.Record)
 		}
 	}
-	for _, n := range sortedNames(set) {
+	for _, n := range slices.Sorted(maps.Keys(set)) {
 		rec := set[n]
 		if _, shadowed := cfg.declared[n]; shadowed || !rec.IsActive() {
 			continue
@@ -188,10 +190,10 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 // storage lock must be held.
 func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set map[string]*Record, table *Table, restoring bool) error {
 	rf := revisionFile{Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond)}
-	for _, n := range sortedNames(set) {
+	for _, n := range slices.Sorted(maps.Keys(set)) {
 		rf.Records = append(rf.Records, set[n])
 	}
-	rf.Declared = sortedNames(r.cfg.declared)
+	rf.Declared = slices.Sorted(maps.Keys(r.cfg.declared))
 	if err := r.storeJSON(ctx, r.revisionKey(rev), rf); err != nil {
 		return err
 	}
@@ -300,7 +302,7 @@ func (r *Registry) restoreDrafts(ctx context.Context, ix *indexFile, recs []*Rec
 	if err != nil {
 		return err
 	}
-	for _, n := range sortedNames(want) {
+	for _, n := range slices.Sorted(maps.Keys(want)) {
 		if cur, ok := stored[n]; ok && samePublished(cur, want[n]) && sameContent(cur, want[n]) {
 			continue
 		}
@@ -308,7 +310,7 @@ func (r *Registry) restoreDrafts(ctx context.Context, ix *indexFile, recs []*Rec
 			return err
 		}
 	}
-	for _, n := range sortedNames(stored) {
+	for _, n := range slices.Sorted(maps.Keys(stored)) {
 		if _, ok := want[n]; ok {
 			continue
 		}
@@ -325,7 +327,7 @@ func (r *Registry) restoreDrafts(ctx context.Context, ix *indexFile, recs []*Rec
 
 func sortedRecords(m map[string]*Record) []*Record {
 	out := make([]*Record, 0, len(m))
-	for _, n := range sortedNames(m) {
+	for _, n := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[n])
 	}
 	return out

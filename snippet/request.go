@@ -2,6 +2,7 @@ package snippet
 
 import (
 	"errors"
+	"maps"
 	"net/textproto"
 	"net/url"
 	"slices"
@@ -118,18 +119,9 @@ func requestJSONMethod(t *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	return v, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 func stringDict(m map[string]string) *starlark.Dict {
 	d := starlark.NewDict(len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		_ = d.SetKey(starlark.String(k), starlark.String(m[k]))
 	}
 	return d
@@ -137,7 +129,7 @@ func stringDict(m map[string]string) *starlark.Dict {
 
 func firstValues(m map[string][]string) *starlark.Dict {
 	d := starlark.NewDict(len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if v := m[k]; len(v) > 0 {
 			_ = d.SetKey(starlark.String(k), starlark.String(v[0]))
 		}
@@ -147,7 +139,7 @@ func firstValues(m map[string][]string) *starlark.Dict {
 
 func allValues(m map[string][]string) *starlark.Dict {
 	d := starlark.NewDict(len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		_ = d.SetKey(starlark.String(k), stringList(m[k]))
 	}
 	return d
@@ -240,7 +232,7 @@ func headerKeysMethod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err := starlark.UnpackPositionalArgs("headers.keys", args, kwargs, 0); err != nil {
 		return nil, err
 	}
-	return stringList(sortedKeys(b.Receiver().(*headerView).h)), nil
+	return stringList(slices.Sorted(maps.Keys(b.Receiver().(*headerView).h))), nil
 }
 
 // identity is `user` and `caller`.
