@@ -130,6 +130,14 @@ func (r *Registry) unshadowed(drafts map[string]*Record) map[string]*Record {
 // problem nothing changes and the error lists them all. With nothing
 // pending the revision stays as it is.
 func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
+	return r.publishing(ctx, func(ix *indexFile) (SyncResult, error) {
+		return r.sync(ctx, ix)
+	})
+}
+
+// publishing runs publish with the registry and the storage locked, after
+// catching up with what other instances stored.
+func (r *Registry) publishing(ctx context.Context, publish func(*indexFile) (SyncResult, error)) (SyncResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	unlock, err := r.lockStorage(ctx)
@@ -137,12 +145,14 @@ func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
 		return SyncResult{}, err
 	}
 	defer unlock()
-
 	ix, err := r.catchUp(ctx)
 	if err != nil {
 		return SyncResult{}, err
 	}
+	return publish(ix)
+}
 
+func (r *Registry) sync(ctx context.Context, ix *indexFile) (SyncResult, error) {
 	// The whole set is checked even with nothing pending: a config reload
 	// may have made a published record invalid (and left it unserved).
 	set := r.unshadowed(r.drafts)
@@ -216,17 +226,12 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 // revision, and makes the drafts that set. Records declared in the config
 // now are taken from the config, not from rev.
 func (r *Registry) Rollback(ctx context.Context, rev int64) (SyncResult, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	unlock, err := r.lockStorage(ctx)
-	if err != nil {
-		return SyncResult{}, err
-	}
-	defer unlock()
-	ix, err := r.catchUp(ctx)
-	if err != nil {
-		return SyncResult{}, err
-	}
+	return r.publishing(ctx, func(ix *indexFile) (SyncResult, error) {
+		return r.rollback(ctx, ix, rev)
+	})
+}
+
+func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64) (SyncResult, error) {
 	if !ix.has(rev) {
 		return SyncResult{}, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
 	}
