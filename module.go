@@ -337,11 +337,8 @@ func (a *App) poll(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			changed, err := a.state.reg.Refresh(ctx)
-			if err != nil {
+			if _, err := a.state.reg.Refresh(ctx); err != nil {
 				a.logger.Warn("reading published revisions from storage", zap.Error(err))
-			} else if changed {
-				a.logger.Info("published revision loaded from storage", zap.Int64("revision", a.state.reg.Live().Revision()))
 			}
 		}
 	}

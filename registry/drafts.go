@@ -343,6 +343,7 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 		return fmt.Errorf("deleting draft %q: %w", name, err)
 	}
 	delete(r.drafts, name)
+	r.gen++
 	r.prune()
 	return nil
 }
@@ -378,6 +379,7 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 		return Record{}, err
 	}
 	r.drafts[rec.Name] = rec
+	r.gen++
 	return r.view(rec, false), nil
 }
 

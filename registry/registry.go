@@ -63,6 +63,9 @@ type Registry struct {
 	// dirty is set when the memory state may differ from the storage's
 	// (a rollback failed half-way); the next Refresh reloads.
 	dirty bool
+	// gen counts the changes of the state above; a Refresh that read the
+	// storage drops what it read when gen moved meanwhile.
+	gen uint64
 
 	live atomic.Pointer[Table]
 }
@@ -158,7 +161,8 @@ func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	if opts.Logger != nil {
 		r.log = opts.Logger
 	}
-	r.live.Store(r.lenientTable(r.rev, r.published))
+	r.gen++
+	r.live.Store(r.lenientTable(cfg, r.rev, r.published))
 	r.prune()
 	return nil
 }
@@ -178,25 +182,109 @@ func (r *Registry) Live() *Table { return r.live.Load() }
 func (r *Registry) Published() []*Entry { return r.Live().Entries() }
 
 // Refresh picks up a revision another instance published to the shared
-// storage: when the stored revision differs from the live one, it reloads
-// drafts and revision and swaps the live table. It reports whether it did.
+// storage. It never reloads the revision this instance serves: it reads
+// the index, and only when that names another revision does it read the
+// records and build their table, both without holding the registry lock,
+// which it takes at the end only to swap the new state in. If this
+// instance moved on meanwhile (a sync, a write, a config), the work is
+// dropped and the next tick looks again. It reports whether it swapped.
 func (r *Registry) Refresh(ctx context.Context) (bool, error) {
+	r.mu.RLock()
+	gen, dirty := r.gen, r.dirty
+	r.mu.RUnlock()
 	ix, err := r.loadIndex(ctx)
 	if err != nil {
 		return false, err
 	}
-	r.mu.RLock()
-	same := ix.Revision == r.rev && !ix.RestoreDrafts && !r.dirty
-	r.mu.RUnlock()
-	if same {
+	if !dirty && !ix.RestoreDrafts && ix.Revision == r.servedRevision() {
 		return false, nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.reload(ctx, false); err != nil {
+	cfg := r.config()
+	st, err := r.readStored(ctx, cfg, ix, false)
+	if err != nil {
 		return false, err
 	}
+	table := r.lenientTable(cfg, st.ix.Revision, st.published)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen != gen || r.cfg != cfg {
+		return false, nil
+	}
+	r.install(st, table)
+	r.logger().Info("published revision loaded from storage", zap.Int64("revision", st.ix.Revision))
 	return true, nil
+}
+
+// servedRevision is the revision of the registry's state.
+func (r *Registry) servedRevision() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.rev
+}
+
+// config returns the current config.
+func (r *Registry) config() *config {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cfg
+}
+
+// storedState is the registry's state as read from storage.
+type storedState struct {
+	ix        *indexFile
+	drafts    map[string]*Record
+	published map[string]*Record
+}
+
+// readStored reads drafts and the published revision of ix from storage,
+// finishing an interrupted rollback (with the storage lock) on the way. It
+// does not touch the registry's state and needs no lock; locked says
+// whether the caller holds the storage lock.
+func (r *Registry) readStored(ctx context.Context, cfg *config, ix *indexFile, locked bool) (*storedState, error) {
+	st := &storedState{ix: ix, published: map[string]*Record{}}
+	if ix.Revision > 0 {
+		rf, err := r.loadRevision(ctx, ix.Revision)
+		if err != nil {
+			return nil, err
+		}
+		st.published = recordMap(rf.Records)
+		if ix.RestoreDrafts {
+			if !locked {
+				// read again under the lock: another instance may have
+				// finished the restore and published since
+				unlock, err := r.lockStorage(ctx)
+				if err != nil {
+					return nil, err
+				}
+				defer unlock()
+				ix, err := r.loadIndex(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return r.readStored(ctx, cfg, ix, true)
+			}
+			if err := r.restoreDrafts(ctx, cfg, ix, rf.Records); err != nil {
+				return nil, err
+			}
+			st.ix = &indexFile{Revision: ix.Revision, Revisions: ix.Revisions}
+		}
+	}
+	drafts, err := r.loadDrafts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.drafts = drafts
+	return st, nil
+}
+
+// install makes a state read from storage the registry's, with its table.
+// r.mu must be held.
+func (r *Registry) install(st *storedState, table *Table) {
+	r.drafts, r.published, r.rev, r.revisions = st.drafts, st.published, st.ix.Revision, st.ix.Revisions
+	r.dirty = false
+	r.gen++
+	r.live.Store(table)
+	r.prune()
 }
 
 // reload reads the whole state from storage, finishes an interrupted
@@ -207,37 +295,11 @@ func (r *Registry) reload(ctx context.Context, locked bool) error {
 	if err != nil {
 		return err
 	}
-	published := map[string]*Record{}
-	if ix.Revision > 0 {
-		rf, err := r.loadRevision(ctx, ix.Revision)
-		if err != nil {
-			return err
-		}
-		published = recordMap(rf.Records)
-		if ix.RestoreDrafts {
-			if !locked {
-				// read again under the lock: another instance may have
-				// finished the restore and published since
-				unlock, err := r.lockStorage(ctx)
-				if err != nil {
-					return err
-				}
-				defer unlock()
-				return r.reload(ctx, true)
-			}
-			if err := r.restoreDrafts(ctx, ix, rf.Records); err != nil {
-				return err
-			}
-		}
-	}
-	drafts, err := r.loadDrafts(ctx)
+	st, err := r.readStored(ctx, r.cfg, ix, locked)
 	if err != nil {
 		return err
 	}
-	r.drafts, r.published, r.rev, r.revisions = drafts, published, ix.Revision, ix.Revisions
-	r.dirty = false
-	r.live.Store(r.lenientTable(r.rev, r.published))
-	r.prune()
+	r.install(st, r.lenientTable(r.cfg, st.ix.Revision, st.published))
 	return nil
 }
 
@@ -245,8 +307,7 @@ func (r *Registry) reload(ctx context.Context, locked bool) error {
 // declared records. A stored record that no longer passes (its user or
 // exec mode was removed from the config, its route now collides with a
 // declared one) is left out and logged rather than failing the server.
-func (r *Registry) lenientTable(rev int64, published map[string]*Record) *Table {
-	cfg := r.cfg
+func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Record) *Table {
 	entries := append([]*Entry(nil), cfg.declaredEntries...)
 	var accepted []routed
 	for _, e := range entries {

@@ -193,9 +193,11 @@ func (r *Registry) refreshDraft(ctx context.Context, name string) {
 		return
 	case !found:
 		delete(r.drafts, name)
+		r.gen++
 	case rec.Name == name:
 		normalize(rec)
 		rec.SyncState = ""
 		r.drafts[name] = rec
+		r.gen++
 	}
 }

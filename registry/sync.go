@@ -191,6 +191,7 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 		return nil, err
 	}
 	r.drafts = drafts
+	r.gen++
 	return ix, nil
 }
 
@@ -217,6 +218,7 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 		return err
 	}
 	r.published, r.rev, r.revisions = set, rev, next.Revisions
+	r.gen++
 	r.live.Store(table)
 	r.prune()
 	return nil
@@ -272,13 +274,15 @@ func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64) (Sync
 		return SyncResult{}, err
 	}
 	next := indexFile{Revision: newRev, Revisions: r.revisions, RestoreDrafts: true}
-	if err := r.restoreDrafts(ctx, &next, sortedRecords(set)); err != nil {
+	if err := r.restoreDrafts(ctx, r.cfg, &next, sortedRecords(set)); err != nil {
 		// Published but the drafts are half rewritten: the next load of
 		// any instance finishes the job; make this one reload too.
 		r.dirty = true
+		r.gen++
 		return SyncResult{}, err
 	}
 	r.drafts = r.withShadowed(set)
+	r.gen++
 	r.prune()
 	return SyncResult{Revision: newRev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 }
@@ -301,7 +305,7 @@ func (r *Registry) withShadowed(set map[string]*Record) map[string]*Record {
 // restoreDrafts makes the stored drafts equal recs (drafts hidden by a
 // declared record excepted), then clears the index's restore flag. It is
 // idempotent, so an interrupted rollback is finished by the next load.
-func (r *Registry) restoreDrafts(ctx context.Context, ix *indexFile, recs []*Record) error {
+func (r *Registry) restoreDrafts(ctx context.Context, cfg *config, ix *indexFile, recs []*Record) error {
 	want := recordMap(recs)
 	stored, err := r.loadDrafts(ctx)
 	if err != nil {
@@ -319,7 +323,7 @@ func (r *Registry) restoreDrafts(ctx context.Context, ix *indexFile, recs []*Rec
 		if _, ok := want[n]; ok {
 			continue
 		}
-		if _, shadowed := r.cfg.declared[n]; shadowed {
+		if _, shadowed := cfg.declared[n]; shadowed {
 			continue
 		}
 		if err := r.storage.Delete(ctx, r.draftKey(n)); err != nil {
