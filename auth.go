@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
@@ -24,7 +25,7 @@ type authUser struct {
 	name     string
 	password []byte // bcrypt hash, nil when unset
 	token    []byte // sha256 of the token, nil when unset
-	identity registry.Identity
+	identity execmode.Identity
 	grants   *env.Grants
 }
 
@@ -56,7 +57,7 @@ func newAuthenticator(users map[string]*User) (*authenticator, error) {
 	for name, u := range users {
 		au := &authUser{
 			name:     name,
-			identity: registry.Identity{Name: name, Roles: append([]string(nil), u.Roles...)},
+			identity: execmode.Identity{Name: name, Roles: append([]string(nil), u.Roles...)},
 			grants:   u.Grants,
 		}
 		if u.Password != "" {
@@ -167,7 +168,7 @@ func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, i
 			if id, _ := repl.GetString("http.auth.user.id"); id != "" {
 				caller = a.auth.users[id]
 				if caller == nil {
-					caller = &authUser{name: id, identity: registry.Identity{Name: id}}
+					caller = &authUser{name: id, identity: execmode.Identity{Name: id}}
 				}
 			}
 		}

@@ -22,6 +22,7 @@ import (
 
 	ecaddyfile "github.com/caddy-endpoint/endpoint/caddyfile"
 	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
@@ -210,7 +211,7 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 		if res != nil {
 			hooks.steps = res.Steps
 		} else {
-			var ee *registry.ExecError
+			var ee *execmode.ExecError
 			if errors.As(err, &ee) {
 				hooks.steps = ee.Steps
 			}
@@ -240,17 +241,17 @@ func (a *App) serveEntry(w http.ResponseWriter, r *http.Request, entry *registry
 
 // execFailed answers a failed run as SPEC §5 says and logs the full error.
 func (a *App) execFailed(w http.ResponseWriter, r *http.Request, rec *registry.Record, revision int64, body []byte, err error, hooks *runHooks) int {
-	var ee *registry.ExecError
+	var ee *execmode.ExecError
 	if !errors.As(err, &ee) {
-		ee = &registry.ExecError{Kind: registry.FailRuntime, Status: http.StatusInternalServerError, Message: "snippet failed", Err: err}
+		ee = &execmode.ExecError{Kind: execmode.FailRuntime, Status: http.StatusInternalServerError, Message: "snippet failed", Err: err}
 	}
 	if hooks != nil {
 		hooks.err = ee.Error()
 	} else {
-		if ee.Kind == registry.FailSteps || ee.Kind == registry.FailTimeout {
+		if ee.Kind == execmode.FailSteps || ee.Kind == execmode.FailTimeout {
 			a.metrics.limits.WithLabelValues(rec.Name, ee.Kind).Inc()
 		}
-		if ee.Kind != registry.FailUser {
+		if ee.Kind != execmode.FailUser {
 			a.logger.Error("snippet failed",
 				zap.String("endpoint", rec.Name),
 				zap.Int64("revision", revision),
@@ -267,9 +268,9 @@ func (a *App) execFailed(w http.ResponseWriter, r *http.Request, rec *registry.R
 }
 
 // invocation copies what the program may see of the request.
-func (a *App) invocation(r *http.Request, entry *registry.Entry, params map[string]string, revision int64, caller *authUser, body []byte, hooks *runHooks) *registry.Invocation {
+func (a *App) invocation(r *http.Request, entry *registry.Entry, params map[string]string, revision int64, caller *authUser, body []byte, hooks *runHooks) *execmode.Invocation {
 	rec := entry.Record
-	inv := &registry.Invocation{
+	inv := &execmode.Invocation{
 		Method:     r.Method,
 		Path:       r.URL.Path,
 		Host:       r.Host,
@@ -278,7 +279,7 @@ func (a *App) invocation(r *http.Request, entry *registry.Entry, params map[stri
 
 		Header:   r.Header,
 		Body:     body,
-		Endpoint: rec,
+		Endpoint: entry.Endpoint,
 		Revision: revision,
 		MaxSteps: a.MaxSteps,
 	}
@@ -309,7 +310,7 @@ func (a *App) invocation(r *http.Request, entry *registry.Entry, params map[stri
 			grants = runAs.grants
 		}
 	} else {
-		inv.User = registry.Identity{Public: true}
+		inv.User = execmode.Identity{Public: true}
 	}
 	if hooks != nil {
 		inv.Env, hooks.overlay = a.env.DryRun(name, grants, hooks.liveHTTP)

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
 
@@ -90,7 +91,7 @@ type App struct {
 	env       *env.Service
 	auth      *authenticator
 	metrics   *metrics
-	execModes map[string]registry.ExecMode
+	execModes map[string]execmode.ExecMode
 	// reconfigure holds the registry options of a reload until Start.
 	reconfigure *registry.Options
 	// secretValues are the expanded secrets, kept out of failure logs.
@@ -236,15 +237,15 @@ func storageKey(s any) string {
 // loadExecModes instantiates every module of the namespace
 // endpoint.exec_modes.
 func (a *App) loadExecModes(ctx caddy.Context) error {
-	a.execModes = make(map[string]registry.ExecMode)
+	a.execModes = make(map[string]execmode.ExecMode)
 	for _, info := range caddy.GetModules("endpoint.exec_modes") {
 		mod, err := ctx.LoadModuleByID(string(info.ID), json.RawMessage("{}"))
 		if err != nil {
 			return fmt.Errorf("loading exec mode %s: %v", info.ID, err)
 		}
-		mode, ok := mod.(registry.ExecMode)
+		mode, ok := mod.(execmode.ExecMode)
 		if !ok {
-			return fmt.Errorf("exec mode %s does not implement registry.ExecMode", info.ID)
+			return fmt.Errorf("exec mode %s does not implement execmode.ExecMode", info.ID)
 		}
 		a.execModes[info.ID.Name()] = countingMode{mode}
 	}
@@ -257,11 +258,11 @@ func (a *App) loadExecModes(ctx caddy.Context) error {
 var compilations atomic.Uint64
 
 // countingMode counts the compilations of an exec mode.
-type countingMode struct{ registry.ExecMode }
+type countingMode struct{ execmode.ExecMode }
 
-func (m countingMode) Compile(rec *registry.Record) (registry.Program, error) {
+func (m countingMode) Compile(ep *execmode.Endpoint) (execmode.Program, error) {
 	compilations.Add(1)
-	return m.ExecMode.Compile(rec)
+	return m.ExecMode.Compile(ep)
 }
 
 // loadDeclared reads the code and schema files of the declared endpoints.

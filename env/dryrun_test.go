@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 func TestDryRunOverlay(t *testing.T) {
@@ -103,7 +103,7 @@ func TestDryRunHTTP(t *testing.T) {
 	host := srv.Listener.Addr().String()
 	s := newTestService(t, t.TempDir(), nil)
 	g := &Grants{HTTP: []string{host}, Secrets: []string{"webhook_key"}}
-	req := &registry.OutboundRequest{URL: "http://" + host + "/"}
+	req := &execmode.OutboundRequest{URL: "http://" + host + "/"}
 
 	dry, _ := s.DryRun("bot", g, false)
 	if _, err := dry.HTTP(context.Background(), req); err == nil || !strings.Contains(err.Error(), `"live_http"`) {

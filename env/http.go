@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 var allowedMethods = map[string]bool{
@@ -27,8 +27,8 @@ var allowedMethods = map[string]bool{
 // grantsKey carries the requesting user's grants to the dialer.
 type grantsKey struct{}
 
-// HTTP implements registry.Env.
-func (e *boundEnv) HTTP(ctx context.Context, req *registry.OutboundRequest) (*registry.OutboundResponse, error) {
+// HTTP implements execmode.Env.
+func (e *boundEnv) HTTP(ctx context.Context, req *execmode.OutboundRequest) (*execmode.OutboundResponse, error) {
 	if req == nil {
 		return nil, errors.New("http: no request")
 	}
@@ -118,7 +118,7 @@ func (e *boundEnv) HTTP(ctx context.Context, req *registry.OutboundRequest) (*re
 			zap.Duration("duration", time.Since(start)),
 		)
 	}
-	return &registry.OutboundResponse{
+	return &execmode.OutboundResponse{
 		StatusCode: resp.StatusCode,
 		Header:     map[string][]string(resp.Header.Clone()),
 		Body:       data,

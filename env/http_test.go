@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // mapResolver answers from a fixed table and refuses every other name.
@@ -122,7 +122,7 @@ func TestHTTP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := s.For("bot", &Grants{HTTP: tt.grants})
-			resp, err := e.HTTP(context.Background(), &registry.OutboundRequest{Method: tt.method, URL: tt.url})
+			resp, err := e.HTTP(context.Background(), &execmode.OutboundRequest{Method: tt.method, URL: tt.url})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
@@ -148,13 +148,13 @@ func TestHTTPTimeout(t *testing.T) {
 	s := newTestService(t, t.TempDir(), nil)
 	e := s.For("bot", &Grants{HTTP: []string{host}})
 
-	_, err := e.HTTP(context.Background(), &registry.OutboundRequest{URL: "http://" + host + "/slow", Timeout: 50 * time.Millisecond})
+	_, err := e.HTTP(context.Background(), &execmode.OutboundRequest{URL: "http://" + host + "/slow", Timeout: 50 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "no answer within") {
 		t.Fatalf("request timeout: error = %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = e.HTTP(ctx, &registry.OutboundRequest{URL: "http://" + host + "/slow"})
+	_, err = e.HTTP(ctx, &execmode.OutboundRequest{URL: "http://" + host + "/slow"})
 	if err == nil || !strings.Contains(err.Error(), "no answer within") {
 		t.Fatalf("run deadline: error = %v", err)
 	}
@@ -173,7 +173,7 @@ func TestHTTPSendsHeadersAndBody(t *testing.T) {
 	t.Cleanup(srv.Close)
 	host := srv.Listener.Addr().String()
 	e := newTestService(t, t.TempDir(), nil).For("bot", &Grants{HTTP: []string{host}})
-	resp, err := e.HTTP(context.Background(), &registry.OutboundRequest{
+	resp, err := e.HTTP(context.Background(), &execmode.OutboundRequest{
 		Method: "PUT",
 		URL:    "http://" + host + "/x",
 		Header: map[string][]string{"Content-Type": {"application/json"}},
@@ -189,7 +189,7 @@ func TestHTTPSendsHeadersAndBody(t *testing.T) {
 
 func TestHTTPErrorsHideURL(t *testing.T) {
 	e := newTestService(t, t.TempDir(), nil).For("bot", &Grants{HTTP: []string{"127.0.0.1:1"}})
-	_, err := e.HTTP(context.Background(), &registry.OutboundRequest{URL: "http://127.0.0.1:1/x?token=s3cr3t-value"})
+	_, err := e.HTTP(context.Background(), &execmode.OutboundRequest{URL: "http://127.0.0.1:1/x?token=s3cr3t-value"})
 	if err == nil {
 		t.Fatal("want a connection error")
 	}

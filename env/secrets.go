@@ -2,7 +2,7 @@ package env
 
 import "fmt"
 
-// Secret implements registry.Env. The value never appears in an error.
+// Secret implements execmode.Env. The value never appears in an error.
 func (e *boundEnv) Secret(name string) (string, error) {
 	if !e.grants.secrets[name] {
 		return "", fmt.Errorf("secret %q: user %q has no secret grant for it", name, userLabel(e.user))

@@ -11,7 +11,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // Defaults of Config.
@@ -137,7 +137,7 @@ func (s *Service) Close() {
 }
 
 // For returns the live environment of user, bound to g (nil: no grants).
-func (s *Service) For(user string, g *Grants) registry.Env {
+func (s *Service) For(user string, g *Grants) execmode.Env {
 	return &boundEnv{s: s, user: user, grants: s.grantsOf(g)}
 }
 
@@ -158,7 +158,7 @@ func (s *Service) grantsOf(g *Grants) compiledGrants {
 // DryRun returns an environment whose store writes go to the returned
 // overlay instead of the storage; reads see the overlay first. Outbound
 // HTTP is refused unless liveHTTP is true.
-func (s *Service) DryRun(user string, g *Grants, liveHTTP bool) (registry.Env, *Overlay) {
+func (s *Service) DryRun(user string, g *Grants, liveHTTP bool) (execmode.Env, *Overlay) {
 	o := newOverlay(s.cfg.OverlayMaxSize)
 	return &boundEnv{s: s, user: user, grants: s.grantsOf(g), overlay: o, dryRun: true, liveHTTP: liveHTTP}, o
 }
@@ -173,7 +173,7 @@ type boundEnv struct {
 	liveHTTP bool
 }
 
-var _ registry.Env = (*boundEnv)(nil)
+var _ execmode.Env = (*boundEnv)(nil)
 
 // userLabel is how errors name the executing user.
 func userLabel(user string) string {

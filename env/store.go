@@ -48,7 +48,7 @@ func (e *boundEnv) checkKey(ns, key, level string) error {
 	return checkName("store key", key)
 }
 
-// StoreGet implements registry.Env.
+// StoreGet implements execmode.Env.
 func (e *boundEnv) StoreGet(ctx context.Context, ns, key string) ([]byte, bool, error) {
 	if err := e.checkKey(ns, key, Read); err != nil {
 		return nil, false, err
@@ -71,7 +71,7 @@ func (e *boundEnv) StoreGet(ctx context.Context, ns, key string) ([]byte, bool, 
 	return v, true, nil
 }
 
-// StorePut implements registry.Env.
+// StorePut implements execmode.Env.
 func (e *boundEnv) StorePut(ctx context.Context, ns, key string, value []byte) error {
 	if err := e.checkKey(ns, key, Write); err != nil {
 		return err
@@ -91,7 +91,7 @@ func (e *boundEnv) StorePut(ctx context.Context, ns, key string, value []byte) e
 	return nil
 }
 
-// StoreDelete implements registry.Env.
+// StoreDelete implements execmode.Env.
 func (e *boundEnv) StoreDelete(ctx context.Context, ns, key string) error {
 	if err := e.checkKey(ns, key, Write); err != nil {
 		return err
@@ -106,7 +106,7 @@ func (e *boundEnv) StoreDelete(ctx context.Context, ns, key string) error {
 	return nil
 }
 
-// StoreList implements registry.Env.
+// StoreList implements execmode.Env.
 func (e *boundEnv) StoreList(ctx context.Context, ns, prefix string) ([]string, error) {
 	if err := checkName("store namespace", ns); err != nil {
 		return nil, err

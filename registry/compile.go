@@ -4,21 +4,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"go.uber.org/zap"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
 // config is what the registry takes from the Caddy config; it is replaced
 // whole by Configure.
 type config struct {
-	execModes     map[string]ExecMode
+	execModes     map[string]execmode.ExecMode
 	compileSchema func(contentType, source string) (schema.Validator, error)
 	userExists    func(name string) bool
 	// declared are the config's records by name, and their entries.
@@ -30,14 +30,14 @@ type config struct {
 // config reload or a sync does not recompile what did not change.
 type cache struct {
 	mu       sync.Mutex
-	programs map[string]Program
+	programs map[string]execmode.Program
 	schemas  map[string]schema.Validator
 	keys     map[*Record]recKeys
 }
 
 func newCache() *cache {
 	return &cache{
-		programs: make(map[string]Program),
+		programs: make(map[string]execmode.Program),
 		schemas:  make(map[string]schema.Validator),
 		keys:     make(map[*Record]recKeys),
 	}
@@ -90,7 +90,7 @@ func (c *cache) keysOf(rec *Record) recKeys {
 func (c *cache) retain(recs []*Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	programs := make(map[string]Program, len(recs))
+	programs := make(map[string]execmode.Program, len(recs))
 	schemas := make(map[string]schema.Validator)
 	keys := make(map[*Record]recKeys, len(recs))
 	for _, rec := range recs {
@@ -114,27 +114,25 @@ func (c *cache) retain(recs []*Record) {
 // of the fields at fault.
 func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
 	var ds []Detail
-	var prog Program
+	var prog execmode.Program
+	view := rec.view()
 	mode, ok := cfg.execModes[rec.ExecMode]
 	switch {
 	case !ok:
 		ds = append(ds, Detail{Field: "exec_mode", Message: fmt.Sprintf("%q is not a registered exec mode", rec.ExecMode)})
-	case rec.ExecMode == "code" && strings.TrimSpace(rec.CodeSnippet) == "":
-		ds = append(ds, Detail{Field: "code_snippet", Message: "is required when exec_mode is code"})
 	default:
 		k := c.keysOf(rec).program
 		c.mu.Lock()
 		prog = c.programs[k]
 		c.mu.Unlock()
 		if prog == nil {
-			p, err := mode.Compile(rec)
+			p, err := mode.Compile(view)
+			var fe *execmode.FieldError
 			switch {
+			case errors.As(err, &fe):
+				ds = append(ds, Detail{Field: fe.Field, Message: fe.Message})
 			case err != nil:
-				field := "code_snippet"
-				if rec.CodeSnippet == "" {
-					field = "exec_mode"
-				}
-				ds = append(ds, Detail{Field: field, Message: err.Error()})
+				ds = append(ds, Detail{Field: "exec_mode", Message: err.Error()})
 			case p == nil:
 				ds = append(ds, Detail{Field: "exec_mode", Message: fmt.Sprintf("exec mode %q compiled no program", rec.ExecMode)})
 			default:
@@ -174,19 +172,16 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 	if len(ds) > 0 || prog == nil {
 		return nil, ds
 	}
-	return newEntry(rec, prog, val, declared), nil
+	return newEntry(rec, view, prog, val, declared), nil
 }
 
-// check validates and compiles one record: every rule of SPEC §2 but
-// route conflicts.
+// check validates and compiles one record: every rule of a record but
+// route conflicts. The fields are checked here, the exec mode and its
+// program by compile, so each problem is reported once.
 func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
 	ds := cfg.checkFields(rec)
 	e, cds := c.compile(cfg, rec, declared)
-	for _, d := range cds {
-		if !slices.Contains(ds, d) {
-			ds = append(ds, d)
-		}
-	}
+	ds = append(ds, cds...)
 	if len(ds) > 0 {
 		return nil, ds
 	}

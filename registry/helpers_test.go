@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
@@ -18,18 +19,21 @@ import (
 // fails to compile, like a parser error with a position.
 type fakeMode struct{ compiles atomic.Int64 }
 
-func (m *fakeMode) Compile(rec *Record) (Program, error) {
+func (m *fakeMode) Compile(ep *execmode.Endpoint) (execmode.Program, error) {
 	m.compiles.Add(1)
-	if strings.Contains(rec.CodeSnippet, "syntax error") {
-		return nil, errors.New("1:5: got illegal token")
+	if ep.ExecMode == "code" && strings.TrimSpace(ep.CodeSnippet) == "" {
+		return nil, &execmode.FieldError{Field: "code_snippet", Message: "is required when exec_mode is code"}
 	}
-	return fakeProgram{code: rec.CodeSnippet}, nil
+	if strings.Contains(ep.CodeSnippet, "syntax error") {
+		return nil, &execmode.FieldError{Field: "code_snippet", Message: "1:5: got illegal token"}
+	}
+	return fakeProgram{code: ep.CodeSnippet}, nil
 }
 
 type fakeProgram struct{ code string }
 
-func (p fakeProgram) Run(context.Context, *Invocation) (*Result, error) {
-	return &Result{Status: 200, Body: []byte(p.code)}, nil
+func (p fakeProgram) Run(context.Context, *execmode.Invocation) (*execmode.Result, error) {
+	return &execmode.Result{Status: 200, Body: []byte(p.code)}, nil
 }
 
 type fakeValidator struct{ src string }
@@ -50,7 +54,7 @@ func testOptions(dir string, mode *fakeMode) Options {
 	return Options{
 		Storage:       &certmagic.FileStorage{Path: dir},
 		Prefix:        "endpoint",
-		ExecModes:     map[string]ExecMode{"code": mode, "other": mode},
+		ExecModes:     map[string]execmode.ExecMode{"code": mode, "other": mode},
 		CompileSchema: fakeSchema,
 		UserExists:    func(n string) bool { return n == "bot" || n == "alice" },
 	}

@@ -1,6 +1,10 @@
 package registry
 
-import "time"
+import (
+	"time"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
+)
 
 // Auth types of a record.
 const (
@@ -61,3 +65,22 @@ type Record struct {
 
 // IsActive reports whether the record is served once published.
 func (r *Record) IsActive() bool { return r.Active == nil || *r.Active }
+
+// view is the record as its exec mode sees it; normalize must have run.
+func (r *Record) view() *execmode.Endpoint {
+	return &execmode.Endpoint{
+		Name:               r.Name,
+		Route:              r.Route,
+		RouteGroup:         r.RouteGroup,
+		AuthType:           r.AuthType,
+		ExecAsUser:         r.ExecAsUser,
+		AllowedRoles:       r.AllowedRoles,
+		RequestMethod:      r.RequestMethod,
+		RequestContentType: r.RequestContentType,
+		ExecMode:           r.ExecMode,
+		CodeSnippet:        r.CodeSnippet,
+		CORSOrigins:        r.CORSOrigins,
+		Active:             r.IsActive(),
+		Version:            r.Version,
+	}
+}

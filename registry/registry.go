@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/certmagic"
 	"go.uber.org/zap"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
@@ -26,7 +27,7 @@ type Options struct {
 	// Prefix is the storage key prefix, e.g. "endpoint".
 	Prefix string
 	// ExecModes are the registered exec modes by name ("code", ...).
-	ExecModes map[string]ExecMode
+	ExecModes map[string]execmode.ExecMode
 	// CompileSchema compiles a request_content_schema; nil refuses records
 	// with a schema.
 	CompileSchema func(contentType, source string) (schema.Validator, error)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
@@ -16,8 +17,10 @@ import (
 type Entry struct {
 	// Record is the published record; read-only.
 	Record *Record
+	// Endpoint is the record as its exec mode sees it; read-only.
+	Endpoint *execmode.Endpoint
 	// Program answers the record's requests.
-	Program Program
+	Program execmode.Program
 	// Schema validates request bodies; nil when the record has none.
 	Schema schema.Validator
 	// Declared is true for a record declared in the config.
@@ -72,9 +75,10 @@ func (e *Entry) AllowsRoles(roles []string) bool {
 	return false
 }
 
-func newEntry(rec *Record, prog Program, val schema.Validator, declared bool) *Entry {
+func newEntry(rec *Record, view *execmode.Endpoint, prog execmode.Program, val schema.Validator, declared bool) *Entry {
 	e := &Entry{
 		Record:      rec,
+		Endpoint:    view,
 		Program:     prog,
 		Schema:      val,
 		Declared:    declared,

@@ -124,13 +124,6 @@ func (c *config) checkFields(rec *Record) []Detail {
 		}
 	}
 
-	if _, ok := c.execModes[rec.ExecMode]; !ok {
-		add("exec_mode", "%s is not a registered exec mode", strconv.Quote(rec.ExecMode))
-	}
-	if rec.ExecMode == "code" && strings.TrimSpace(rec.CodeSnippet) == "" {
-		add("code_snippet", "is required when exec_mode is code")
-	}
-
 	for i, o := range rec.CORSOrigins {
 		if msg := checkOrigin(o); msg != "" {
 			add(fmt.Sprintf("cors_origins[%d]", i), "%s", msg)

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
-func benchmarkRun(b *testing.B, src string, inv *registry.Invocation) {
+func benchmarkRun(b *testing.B, src string, inv *execmode.Invocation) {
 	p, err := Compile(src)
 	if err != nil {
 		b.Fatal(err)
@@ -24,12 +24,12 @@ func benchmarkRun(b *testing.B, src string, inv *registry.Invocation) {
 	}
 }
 
-func benchInvocation() *registry.Invocation {
-	return &registry.Invocation{
+func benchInvocation() *execmode.Invocation {
+	return &execmode.Invocation{
 		Method:   "GET",
 		Path:     "/hello",
 		Header:   map[string][]string{"Accept": {"*/*"}},
-		Endpoint: &registry.Record{Name: "hello", Route: "/hello"},
+		Endpoint: &execmode.Endpoint{Name: "hello", Route: "/hello"},
 		Env:      newFakeEnv(),
 		Log:      func(string, string) {},
 		MaxSteps: 1000000,

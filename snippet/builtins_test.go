@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 func TestRequest(t *testing.T) {
@@ -59,7 +59,7 @@ func TestRequestVariants(t *testing.T) {
 	t.Run("anonymous caller is None", func(t *testing.T) {
 		inv := testInvocation()
 		inv.Caller = nil
-		inv.User = registry.Identity{Public: true}
+		inv.User = execmode.Identity{Public: true}
 		got := payloadOf(t, `result = {"payload": [caller == None, user.is_public, user.name]}`, inv)
 		if want := []any{true, true, ""}; !reflect.DeepEqual(got, want) {
 			t.Errorf("got %v, want %v", got, want)
@@ -88,7 +88,7 @@ result = {"payload": [j["id"], type(j["f"]), j["list"], list(j.keys())]}`, inv)
 		inv := testInvocation()
 		inv.Body = []byte(`{"a": `)
 		_, ee := runSnippet(t, `x = request.json()`, inv)
-		if ee == nil || ee.Kind != registry.FailUser || ee.Status != 400 {
+		if ee == nil || ee.Kind != execmode.FailUser || ee.Status != 400 {
 			t.Fatalf("got %v, want a 400", ee)
 		}
 	})
@@ -189,7 +189,7 @@ func TestBuiltinErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, ee := runSnippet(t, tt.src, testInvocation())
-			if ee == nil || ee.Kind != registry.FailRuntime {
+			if ee == nil || ee.Kind != execmode.FailRuntime {
 				t.Fatalf("got %v, want a runtime error", ee)
 			}
 			if !strings.Contains(ee.Err.Error(), tt.errHas) {
@@ -226,7 +226,7 @@ result = {}`, inv)
 
 func TestEnv(t *testing.T) {
 	fake := newFakeEnv()
-	fake.answers["https://api.example.com/x"] = &registry.OutboundResponse{
+	fake.answers["https://api.example.com/x"] = &execmode.OutboundResponse{
 		StatusCode: 201,
 		Header:     map[string][]string{"Content-Type": {"application/json"}},
 		Body:       []byte(`{"ok": true}`),
@@ -300,7 +300,7 @@ func TestEnvErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, ee := runSnippet(t, tt.src, testInvocation())
-			if ee == nil || ee.Kind != registry.FailRuntime || ee.Status != 500 || ee.Message != msgRuntime {
+			if ee == nil || ee.Kind != execmode.FailRuntime || ee.Status != 500 || ee.Message != msgRuntime {
 				t.Fatalf("got %v, want a 500 runtime error", ee)
 			}
 			if !strings.Contains(ee.Err.Error(), tt.errHas) {

@@ -1,10 +1,11 @@
 package snippet
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 func TestCompileErrors(t *testing.T) {
@@ -21,18 +22,19 @@ func TestCompileErrors(t *testing.T) {
 		{"load", "load(\"lib.star\", \"x\")\nresult = {}", "1:1: load() is not allowed in snippets"},
 		{"direct recursion", "def f(n):\n    return f(n - 1)\nresult = {}", "2:12: recursion is not allowed: f calls f"},
 		{"mutual recursion", "def f():\n    g()\ndef g():\n    f()\nresult = {}", "4:5: recursion is not allowed: f calls g calls f"},
-		{"empty", "  \n", "code_snippet is empty"},
+		{"empty", "  \n", "is required when exec_mode is code"},
 		{"too large", "x = 1\n" + strings.Repeat("#", MaxCodeSize), "code_snippet is 262150 bytes, the limit is 262144"},
 		{"print is not predeclared as print", "result = printer", "1:10: undefined: printer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := CodeMode{}.Compile(&registry.Record{CodeSnippet: tt.src})
-			if err == nil {
-				t.Fatalf("Compile succeeded, want error %q", tt.want)
+			_, err := CodeMode{}.Compile(&execmode.Endpoint{CodeSnippet: tt.src})
+			var fe *execmode.FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Compile error = %v, want a field error %q", err, tt.want)
 			}
-			if err.Error() != tt.want {
-				t.Errorf("error = %q, want %q", err, tt.want)
+			if fe.Field != "code_snippet" || fe.Message != tt.want {
+				t.Errorf("error = %q on %s, want %q on code_snippet", fe.Message, fe.Field, tt.want)
 			}
 		})
 	}
@@ -69,7 +71,7 @@ func TestModuleInfo(t *testing.T) {
 	if info.ID != "endpoint.exec_modes.code" {
 		t.Errorf("ID = %q", info.ID)
 	}
-	if _, ok := info.New().(registry.ExecMode); !ok {
-		t.Error("New() is not a registry.ExecMode")
+	if _, ok := info.New().(execmode.ExecMode); !ok {
+		t.Error("New() is not a execmode.ExecMode")
 	}
 }

@@ -10,11 +10,11 @@ import (
 	startime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // envValue is the predeclared `env`: the outside world as the executing
-// user's grants allow it (registry.Env does the checks).
+// user's grants allow it (execmode.Env does the checks).
 type envValue struct {
 	object
 	r *run
@@ -210,7 +210,7 @@ func httpMethod(method string) func(*starlark.Thread, *starlark.Builtin, starlar
 			"url", &url, "headers?", &headers, "body?", &body, "json?", &jsonBody, "timeout?", &timeout); err != nil {
 			return nil, err
 		}
-		req := &registry.OutboundRequest{Method: method, URL: url}
+		req := &execmode.OutboundRequest{Method: method, URL: url}
 		if headers != nil && headers != starlark.None {
 			h, err := makeHeader(headers)
 			if err != nil {
@@ -251,7 +251,7 @@ func httpMethod(method string) func(*starlark.Thread, *starlark.Builtin, starlar
 		}
 		charge(t, len(req.Body))
 		r := b.Receiver().(*httpValue).r
-		resp, err := outside(r, func(ctx context.Context) (*registry.OutboundResponse, error) {
+		resp, err := outside(r, func(ctx context.Context) (*execmode.OutboundResponse, error) {
 			return r.inv.Env.HTTP(ctx, req)
 		})
 		if err != nil {
@@ -285,7 +285,7 @@ func durationArg(v starlark.Value) (time.Duration, error) {
 // httpResponse is what env.http calls return.
 type httpResponse struct {
 	object
-	resp    *registry.OutboundResponse
+	resp    *execmode.OutboundResponse
 	headers *headerView
 }
 

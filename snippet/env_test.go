@@ -8,10 +8,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
-// fakeEnv is an in-memory registry.Env that records every call. Namespaces
+// fakeEnv is an in-memory execmode.Env that records every call. Namespaces
 // in writable may be written, those in readable read; secrets and hosts
 // are granted when present in the maps.
 type fakeEnv struct {
@@ -20,9 +20,9 @@ type fakeEnv struct {
 	readable map[string]bool
 	writable map[string]bool
 	secrets  map[string]string
-	answers  map[string]*registry.OutboundResponse
+	answers  map[string]*execmode.OutboundResponse
 	calls    []string
-	requests []*registry.OutboundRequest
+	requests []*execmode.OutboundRequest
 	deadline bool
 }
 
@@ -32,7 +32,7 @@ func newFakeEnv() *fakeEnv {
 		readable: map[string]bool{"orders": true, "config": true},
 		writable: map[string]bool{"orders": true},
 		secrets:  map[string]string{"webhook_key": "s3cret"},
-		answers:  map[string]*registry.OutboundResponse{},
+		answers:  map[string]*execmode.OutboundResponse{},
 	}
 }
 
@@ -117,7 +117,7 @@ func (e *fakeEnv) Secret(name string) (string, error) {
 	return v, nil
 }
 
-func (e *fakeEnv) HTTP(ctx context.Context, req *registry.OutboundRequest) (*registry.OutboundResponse, error) {
+func (e *fakeEnv) HTTP(ctx context.Context, req *execmode.OutboundRequest) (*execmode.OutboundResponse, error) {
 	e.checkCtx(ctx)
 	e.record("http %s %s", req.Method, req.URL)
 	e.mu.Lock()
@@ -130,4 +130,4 @@ func (e *fakeEnv) HTTP(ctx context.Context, req *registry.OutboundRequest) (*reg
 	return resp, nil
 }
 
-var _ registry.Env = (*fakeEnv)(nil)
+var _ execmode.Env = (*fakeEnv)(nil)

@@ -2,6 +2,7 @@ package snippet
 
 import (
 	"encoding/json"
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func isObject(v starlark.Value) bool {
 	return false
 }
 
-func names(entries []HelpEntry) []string {
+func names(entries []execmode.HelpEntry) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
 		out[i] = e.Name
@@ -29,7 +30,7 @@ func names(entries []HelpEntry) []string {
 }
 
 // checkMembers compares help entry h with value v, recursively.
-func checkMembers(t *testing.T, path string, h HelpEntry, v starlark.Value) {
+func checkMembers(t *testing.T, path string, h execmode.HelpEntry, v starlark.Value) {
 	t.Helper()
 	if h.Signature == "" || h.Doc == "" {
 		t.Errorf("%s: empty signature or doc", path)

@@ -23,7 +23,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 func init() {
@@ -60,18 +60,24 @@ func (CodeMode) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Compile compiles rec's code_snippet. The error text holds line:column
+// Compile compiles ep's code_snippet. The error text holds line:column
 // positions ("3:7: undefined: foo"), one problem a line.
-func (CodeMode) Compile(rec *registry.Record) (registry.Program, error) {
-	if rec == nil {
+func (CodeMode) Compile(ep *execmode.Endpoint) (execmode.Program, error) {
+	if ep == nil {
 		return nil, errors.New("no record to compile")
 	}
-	p, err := Compile(rec.CodeSnippet)
+	if strings.TrimSpace(ep.CodeSnippet) == "" {
+		return nil, &execmode.FieldError{Field: "code_snippet", Message: "is required when exec_mode is code"}
+	}
+	p, err := Compile(ep.CodeSnippet)
 	if err != nil {
-		return nil, err
+		return nil, &execmode.FieldError{Field: "code_snippet", Message: err.Error()}
 	}
 	return p, nil
 }
+
+// Help documents the names a snippet sees; /endpoint/help serves it.
+func (CodeMode) Help() []execmode.HelpEntry { return Help() }
 
 // Program is a compiled snippet. It is immutable and safe for concurrent
 // use.
@@ -271,7 +277,7 @@ func refuseRecursion(f *syntax.File) error {
 
 // Interface guards.
 var (
-	_ registry.ExecMode = CodeMode{}
-	_ registry.Program  = (*Program)(nil)
+	_ execmode.ExecMode = CodeMode{}
+	_ execmode.Program  = (*Program)(nil)
 	_ caddy.Module      = CodeMode{}
 )

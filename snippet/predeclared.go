@@ -2,40 +2,29 @@ package snippet
 
 import (
 	"go.starlark.net/starlark"
-)
 
-// HelpEntry documents a predeclared name of the snippet environment, or a
-// member of one.
-type HelpEntry struct {
-	// Name is the name as a snippet writes it.
-	Name string `json:"name"`
-	// Signature is how it is called or what it holds.
-	Signature string `json:"signature"`
-	// Doc is a one-line description.
-	Doc string `json:"doc"`
-	// Members are the attributes and methods of an object.
-	Members []HelpEntry `json:"members,omitempty"`
-}
+	"github.com/caddy-endpoint/endpoint/execmode"
+)
 
 // entry is one predeclared name: its help and how its value is made,
 // either once (static, frozen) or per request from the run.
 type entry struct {
-	HelpEntry
+	execmode.HelpEntry
 	static starlark.Value
 	perRun func(r *run) starlark.Value
 }
 
-func m(name, sig, doc string, members ...HelpEntry) HelpEntry {
-	return HelpEntry{Name: name, Signature: sig, Doc: doc, Members: members}
+func m(name, sig, doc string, members ...execmode.HelpEntry) execmode.HelpEntry {
+	return execmode.HelpEntry{Name: name, Signature: sig, Doc: doc, Members: members}
 }
 
-var identityHelp = []HelpEntry{
+var identityHelp = []execmode.HelpEntry{
 	m("is_public", "bool", "True when nobody authenticated"),
 	m("name", "str", "the user's name"),
 	m("roles", "tuple[str]", "the roles the user holds"),
 }
 
-var headersHelp = []HelpEntry{
+var headersHelp = []execmode.HelpEntry{
 	m("get", "get(name, default=None) -> str", "first value of a header, case-insensitive; headers[name] and name in headers work too"),
 	m("get_all", "get_all(name) -> list[str]", "every value of a header"),
 	m("keys", "keys() -> list[str]", "the header names, canonical form, sorted"),
@@ -184,17 +173,17 @@ var tableIndex = func() map[string]int {
 
 // Help documents every predeclared name of a snippet, in the order of the
 // table. The answer is a copy the caller may keep.
-func Help() []HelpEntry {
-	out := make([]HelpEntry, len(table))
+func Help() []execmode.HelpEntry {
+	out := make([]execmode.HelpEntry, len(table))
 	for i := range table {
 		out[i] = copyHelp(table[i].HelpEntry)
 	}
 	return out
 }
 
-func copyHelp(h HelpEntry) HelpEntry {
+func copyHelp(h execmode.HelpEntry) execmode.HelpEntry {
 	if h.Members != nil {
-		members := make([]HelpEntry, len(h.Members))
+		members := make([]execmode.HelpEntry, len(h.Members))
 		for i, mem := range h.Members {
 			members[i] = copyHelp(mem)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // object is the part of starlark.Value every snippet object shares.
@@ -238,7 +238,7 @@ func headerKeysMethod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 // identity is `user` and `caller`.
 type identity struct {
 	object
-	id *registry.Identity
+	id *execmode.Identity
 }
 
 var identityAttrs = []string{"is_public", "name", "roles"}
@@ -265,7 +265,7 @@ func (u *identity) Attr(name string) (starlark.Value, error) {
 // only, without its code or schema. Empty fields read as their defaults.
 type endpointView struct {
 	object
-	rec      *registry.Record
+	rec      *execmode.Endpoint
 	revision int64
 }
 
@@ -276,7 +276,7 @@ func (e *endpointView) AttrNames() []string { return endpointAttrs }
 func (e *endpointView) Attr(name string) (starlark.Value, error) {
 	rec := e.rec
 	if rec == nil {
-		rec = &registry.Record{}
+		rec = &execmode.Endpoint{}
 	}
 	switch name {
 	case "name":
@@ -286,7 +286,7 @@ func (e *endpointView) Attr(name string) (starlark.Value, error) {
 	case "route_group":
 		return starlark.String(rec.RouteGroup), nil
 	case "auth_type":
-		return starlark.String(orDefault(rec.AuthType, registry.AuthUser)), nil
+		return starlark.String(orDefault(rec.AuthType, "user")), nil
 	case "exec_as_user":
 		return starlark.String(rec.ExecAsUser), nil
 	case "allowed_roles":
@@ -300,7 +300,7 @@ func (e *endpointView) Attr(name string) (starlark.Value, error) {
 	case "cors_origins":
 		return stringTuple(rec.CORSOrigins), nil
 	case "active":
-		return starlark.Bool(rec.IsActive()), nil
+		return starlark.Bool(rec.Active), nil
 	case "version":
 		return starlark.MakeInt64(rec.Version), nil
 	case "revision":

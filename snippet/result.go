@@ -8,7 +8,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // resultError is a result (or Response) the snippet built wrong.
@@ -41,7 +41,7 @@ var (
 )
 
 // makeResult reads the global `result` (see Program.Run).
-func makeResult(v starlark.Value) (*registry.Result, error) {
+func makeResult(v starlark.Value) (*execmode.Result, error) {
 	if v == nil {
 		return nil, errors.New("the snippet did not assign result")
 	}
@@ -77,10 +77,10 @@ func makeResult(v starlark.Value) (*registry.Result, error) {
 		if !ok {
 			return nil, fmt.Errorf("result[\"response\"] is a %s, want Response(...)", resp.Type())
 		}
-		return &registry.Result{Status: r.status, Header: r.header.clone(), Body: r.body}, nil
+		return &execmode.Result{Status: r.status, Header: r.header.clone(), Body: r.body}, nil
 	}
 
-	res := &registry.Result{Status: 200}
+	res := &execmode.Result{Status: 200}
 	if status != nil {
 		code, err := statusCode(status)
 		if err != nil {

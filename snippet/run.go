@@ -11,7 +11,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // checkpointSteps is how many steps a run takes before its deadline is
@@ -42,7 +42,7 @@ type run struct {
 	thread starlark.Thread
 	prog   *Program
 	ctx    context.Context
-	inv    *registry.Invocation
+	inv    *execmode.Invocation
 	// env is the predeclared environment of this run: the Program's shared
 	// dict, or own when the snippet uses per-request names.
 	env starlark.StringDict
@@ -104,7 +104,7 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 //     is sent as the JSON `null`, a missing status_code is 200. With status
 //     204 or 304 the body is empty.
 //
-// Failures are *registry.ExecError values: the error builtins give
+// Failures are *execmode.ExecError values: the error builtins give
 // FailUser with the snippet's status and message; the step budget
 // FailSteps (500); the deadline or a cancelled ctx FailTimeout (503); a
 // missing or malformed result FailResult (500); anything else FailRuntime
@@ -119,14 +119,14 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 //
 // The Result's Header and Body may be shared with other results: callers
 // read them and never write to them.
-func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *registry.Result, err error) {
+func (p *Program) Run(ctx context.Context, inv *execmode.Invocation) (res *execmode.Result, err error) {
 	r := p.runs.Get().(*run)
 	reusable := false
 	defer func() {
 		if v := recover(); v != nil {
 			res = nil
-			err = &registry.ExecError{
-				Kind: registry.FailRuntime, Status: 500, Message: msgRuntime,
+			err = &execmode.ExecError{
+				Kind: execmode.FailRuntime, Status: 500, Message: msgRuntime,
 				Err: fmt.Errorf("snippet panicked: %v", v), Steps: r.thread.Steps,
 			}
 			if r.inv != nil {
@@ -148,7 +148,7 @@ func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *regis
 	if runErr != nil {
 		err = r.classify(runErr, steps)
 	} else if err != nil {
-		err = &registry.ExecError{Kind: registry.FailResult, Status: 500, Message: msgResult, Err: err, Steps: steps}
+		err = &execmode.ExecError{Kind: execmode.FailResult, Status: 500, Message: msgResult, Err: err, Steps: steps}
 	} else {
 		res.Steps = steps
 	}
@@ -156,7 +156,7 @@ func (p *Program) Run(ctx context.Context, inv *registry.Invocation) (res *regis
 	return res, err
 }
 
-func (r *run) begin(ctx context.Context, inv *registry.Invocation) {
+func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	r.ctx = ctx
 	r.inv = inv
 	r.budget = inv.MaxSteps
@@ -280,23 +280,23 @@ func (r *run) print(_ *starlark.Thread, msg string) {
 }
 
 // classify turns an interpreter error into an ExecError.
-func (r *run) classify(err error, steps uint64) *registry.ExecError {
+func (r *run) classify(err error, steps uint64) *execmode.ExecError {
 	full := describe(err)
 	switch r.stop.Load() {
 	case stopSteps:
-		return &registry.ExecError{Kind: registry.FailSteps, Status: 500, Message: msgSteps, Err: full, Steps: steps}
+		return &execmode.ExecError{Kind: execmode.FailSteps, Status: 500, Message: msgSteps, Err: full, Steps: steps}
 	case stopTimeout:
-		return &registry.ExecError{Kind: registry.FailTimeout, Status: 503, Message: msgTimeout, Err: full, Steps: steps}
+		return &execmode.ExecError{Kind: execmode.FailTimeout, Status: 503, Message: msgTimeout, Err: full, Steps: steps}
 	}
 	var ue *userError
 	if errors.As(err, &ue) {
-		return &registry.ExecError{Kind: registry.FailUser, Status: ue.status, Message: ue.message, Err: full, Steps: steps}
+		return &execmode.ExecError{Kind: execmode.FailUser, Status: ue.status, Message: ue.message, Err: full, Steps: steps}
 	}
 	var re *resultError
 	if errors.As(err, &re) {
-		return &registry.ExecError{Kind: registry.FailResult, Status: 500, Message: msgResult, Err: full, Steps: steps}
+		return &execmode.ExecError{Kind: execmode.FailResult, Status: 500, Message: msgResult, Err: full, Steps: steps}
 	}
-	return &registry.ExecError{Kind: registry.FailRuntime, Status: 500, Message: msgRuntime, Err: full, Steps: steps}
+	return &execmode.ExecError{Kind: execmode.FailRuntime, Status: 500, Message: msgRuntime, Err: full, Steps: steps}
 }
 
 // runError is an interpreter error with the snippet positions that led to

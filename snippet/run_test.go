@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 type logLine struct{ level, message string }
@@ -26,8 +26,8 @@ func (l *logRecorder) log(level, message string) {
 	l.lines = append(l.lines, logLine{level, message})
 }
 
-func testInvocation() *registry.Invocation {
-	return &registry.Invocation{
+func testInvocation() *execmode.Invocation {
+	return &execmode.Invocation{
 		Method:     "POST",
 		Path:       "/orders/42",
 		Host:       "example.com",
@@ -36,11 +36,11 @@ func testInvocation() *registry.Invocation {
 		Query:      map[string][]string{"tag": {"a", "b"}, "page": {"2"}},
 		Header:     map[string][]string{"X-Request-Id": {"r-1"}, "Accept": {"text/html", "application/json"}},
 		Body:       []byte(`{"id": 7, "price": 2.5, "items": [1, "x", null, true]}`),
-		User:       registry.Identity{Name: "bot", Roles: []string{"integrations"}},
-		Caller:     &registry.Identity{Name: "alice", Roles: []string{"staff", "admin"}},
-		Endpoint: &registry.Record{
+		User:       execmode.Identity{Name: "bot", Roles: []string{"integrations"}},
+		Caller:     &execmode.Identity{Name: "alice", Roles: []string{"staff", "admin"}},
+		Endpoint: &execmode.Endpoint{
 			Name: "orders", Route: "/orders/{id}", RouteGroup: "shop", RequestMethod: "POST",
-			RequestContentType: "application/json", CodeSnippet: "secret code", Version: 3,
+			RequestContentType: "application/json", CodeSnippet: "secret code", Version: 3, Active: true,
 			AllowedRoles: []string{"staff"},
 		},
 		Revision: 9,
@@ -52,7 +52,7 @@ func testInvocation() *registry.Invocation {
 }
 
 // runSnippet compiles and runs src once against inv.
-func runSnippet(t *testing.T, src string, inv *registry.Invocation) (*registry.Result, *registry.ExecError) {
+func runSnippet(t *testing.T, src string, inv *execmode.Invocation) (*execmode.Result, *execmode.ExecError) {
 	t.Helper()
 	p, err := Compile(src)
 	if err != nil {
@@ -60,9 +60,9 @@ func runSnippet(t *testing.T, src string, inv *registry.Invocation) (*registry.R
 	}
 	res, err := p.Run(context.Background(), inv)
 	if err != nil {
-		var ee *registry.ExecError
+		var ee *execmode.ExecError
 		if !errors.As(err, &ee) {
-			t.Fatalf("Run error is a %T, want *registry.ExecError: %v", err, err)
+			t.Fatalf("Run error is a %T, want *execmode.ExecError: %v", err, err)
 		}
 		if res != nil {
 			t.Errorf("Run returned a result with an error")
@@ -73,7 +73,7 @@ func runSnippet(t *testing.T, src string, inv *registry.Invocation) (*registry.R
 }
 
 // payloadOf runs src, which must succeed, and decodes its JSON body.
-func payloadOf(t *testing.T, src string, inv *registry.Invocation) any {
+func payloadOf(t *testing.T, src string, inv *execmode.Invocation) any {
 	t.Helper()
 	res, ee := runSnippet(t, src, inv)
 	if ee != nil {
@@ -151,40 +151,40 @@ func TestFailures(t *testing.T) {
 		message string
 		errHas  []string // substrings of the full error
 	}{
-		{"NotFound", `NotFound("no order 42")`, registry.FailUser, 404, "no order 42", []string{"1:9"}},
-		{"BadRequest", `BadRequest("bad id")`, registry.FailUser, 400, "bad id", nil},
-		{"Unauthorized", `Unauthorized("who are you")`, registry.FailUser, 401, "who are you", nil},
-		{"Forbidden", `Forbidden("no")`, registry.FailUser, 403, "no", nil},
-		{"UserError", `UserError("oops")`, registry.FailUser, 400, "oops", nil},
-		{"ValidationError", `ValidationError("price must be positive")`, registry.FailUser, 400, "price must be positive", nil},
-		{"default message", `NotFound()`, registry.FailUser, 404, "not found", nil},
-		{"raised inside a function", "def check(x):\n    if x < 0:\n        Forbidden(\"negative\")\ncheck(-1)", registry.FailUser, 403, "negative", []string{"3:18 in check", "4:6"}},
-		{"fail", `fail("secret token xyz")`, registry.FailRuntime, 500, msgRuntime, []string{"secret token xyz", "1:5"}},
-		{"division by zero", "x = 1\ny = x // 0", registry.FailRuntime, 500, msgRuntime, []string{"2:7", "division by zero"}},
-		{"recursion through a value", "def f(g):\n    return g(g)\nf(f)", registry.FailRuntime, 500, msgRuntime, []string{"called recursively"}},
-		{"print is harmless, fail is not", "print('x')\nfail('y')", registry.FailRuntime, 500, msgRuntime, nil},
-		{"no result", `x = 1`, registry.FailResult, 500, msgResult, []string{"did not assign result"}},
-		{"result not a dict", `result = [1]`, registry.FailResult, 500, msgResult, []string{"result is a list, want dict"}},
-		{"unknown key", `result = {"status": 200}`, registry.FailResult, 500, msgResult, []string{"unknown key"}},
-		{"response with payload", `result = {"response": Response("x"), "payload": 1}`, registry.FailResult, 500, msgResult, nil},
-		{"response not a Response", `result = {"response": "x"}`, registry.FailResult, 500, msgResult, nil},
-		{"bytes payload", `result = {"payload": b"x"}`, registry.FailResult, 500, msgResult, []string{"bytes"}},
-		{"set payload", `result = {"payload": set([1])}`, registry.FailResult, 500, msgResult, nil},
-		{"non-string key", `result = {"payload": {1: 2}}`, registry.FailResult, 500, msgResult, []string{"want string"}},
-		{"cyclic payload", "l = []\nl.append(l)\nresult = {\"payload\": l}", registry.FailResult, 500, msgResult, []string{"nested too deeply"}},
-		{"nan payload", `result = {"payload": float("nan")}`, registry.FailResult, 500, msgResult, nil},
-		{"status out of range", `result = {"status_code": 99}`, registry.FailResult, 500, msgResult, nil},
-		{"status not int", `result = {"status_code": "200"}`, registry.FailResult, 500, msgResult, nil},
-		{"bad header value", `result = {"headers": {"X-A": "a\r\nb"}}`, registry.FailResult, 500, msgResult, nil},
-		{"framing header", `result = {"headers": {"content-length": "1"}}`, registry.FailResult, 500, msgResult, nil},
-		{"bad header name", `result = {"headers": {"a b": "1"}}`, registry.FailResult, 500, msgResult, nil},
-		{"Response bad status", `r = Response("x", status_code=1000)`, registry.FailResult, 500, msgResult, []string{"1:13"}},
-		{"Response bad body", `r = Response(1)`, registry.FailResult, 500, msgResult, nil},
-		{"Response bad header", `r = Response("x", headers={"Transfer-Encoding": "chunked"})`, registry.FailResult, 500, msgResult, nil},
-		{"step budget", "while True:\n    pass", registry.FailSteps, 500, msgSteps, nil},
-		{"hashing loop hits the budget", "big = \"x\" * (8 << 20)\nfor i in range(1000000):\n    hashlib.sha256(big)", registry.FailSteps, 500, msgSteps, nil},
-		{"oversized hash input", "hashlib.sha256(\"x\" * (8 << 20 + 1))", registry.FailRuntime, 500, msgRuntime, []string{"the limit is 8388608"}},
-		{"bad log level", `log("x", level="fatal")`, registry.FailRuntime, 500, msgRuntime, []string{"level"}},
+		{"NotFound", `NotFound("no order 42")`, execmode.FailUser, 404, "no order 42", []string{"1:9"}},
+		{"BadRequest", `BadRequest("bad id")`, execmode.FailUser, 400, "bad id", nil},
+		{"Unauthorized", `Unauthorized("who are you")`, execmode.FailUser, 401, "who are you", nil},
+		{"Forbidden", `Forbidden("no")`, execmode.FailUser, 403, "no", nil},
+		{"UserError", `UserError("oops")`, execmode.FailUser, 400, "oops", nil},
+		{"ValidationError", `ValidationError("price must be positive")`, execmode.FailUser, 400, "price must be positive", nil},
+		{"default message", `NotFound()`, execmode.FailUser, 404, "not found", nil},
+		{"raised inside a function", "def check(x):\n    if x < 0:\n        Forbidden(\"negative\")\ncheck(-1)", execmode.FailUser, 403, "negative", []string{"3:18 in check", "4:6"}},
+		{"fail", `fail("secret token xyz")`, execmode.FailRuntime, 500, msgRuntime, []string{"secret token xyz", "1:5"}},
+		{"division by zero", "x = 1\ny = x // 0", execmode.FailRuntime, 500, msgRuntime, []string{"2:7", "division by zero"}},
+		{"recursion through a value", "def f(g):\n    return g(g)\nf(f)", execmode.FailRuntime, 500, msgRuntime, []string{"called recursively"}},
+		{"print is harmless, fail is not", "print('x')\nfail('y')", execmode.FailRuntime, 500, msgRuntime, nil},
+		{"no result", `x = 1`, execmode.FailResult, 500, msgResult, []string{"did not assign result"}},
+		{"result not a dict", `result = [1]`, execmode.FailResult, 500, msgResult, []string{"result is a list, want dict"}},
+		{"unknown key", `result = {"status": 200}`, execmode.FailResult, 500, msgResult, []string{"unknown key"}},
+		{"response with payload", `result = {"response": Response("x"), "payload": 1}`, execmode.FailResult, 500, msgResult, nil},
+		{"response not a Response", `result = {"response": "x"}`, execmode.FailResult, 500, msgResult, nil},
+		{"bytes payload", `result = {"payload": b"x"}`, execmode.FailResult, 500, msgResult, []string{"bytes"}},
+		{"set payload", `result = {"payload": set([1])}`, execmode.FailResult, 500, msgResult, nil},
+		{"non-string key", `result = {"payload": {1: 2}}`, execmode.FailResult, 500, msgResult, []string{"want string"}},
+		{"cyclic payload", "l = []\nl.append(l)\nresult = {\"payload\": l}", execmode.FailResult, 500, msgResult, []string{"nested too deeply"}},
+		{"nan payload", `result = {"payload": float("nan")}`, execmode.FailResult, 500, msgResult, nil},
+		{"status out of range", `result = {"status_code": 99}`, execmode.FailResult, 500, msgResult, nil},
+		{"status not int", `result = {"status_code": "200"}`, execmode.FailResult, 500, msgResult, nil},
+		{"bad header value", `result = {"headers": {"X-A": "a\r\nb"}}`, execmode.FailResult, 500, msgResult, nil},
+		{"framing header", `result = {"headers": {"content-length": "1"}}`, execmode.FailResult, 500, msgResult, nil},
+		{"bad header name", `result = {"headers": {"a b": "1"}}`, execmode.FailResult, 500, msgResult, nil},
+		{"Response bad status", `r = Response("x", status_code=1000)`, execmode.FailResult, 500, msgResult, []string{"1:13"}},
+		{"Response bad body", `r = Response(1)`, execmode.FailResult, 500, msgResult, nil},
+		{"Response bad header", `r = Response("x", headers={"Transfer-Encoding": "chunked"})`, execmode.FailResult, 500, msgResult, nil},
+		{"step budget", "while True:\n    pass", execmode.FailSteps, 500, msgSteps, nil},
+		{"hashing loop hits the budget", "big = \"x\" * (8 << 20)\nfor i in range(1000000):\n    hashlib.sha256(big)", execmode.FailSteps, 500, msgSteps, nil},
+		{"oversized hash input", "hashlib.sha256(\"x\" * (8 << 20 + 1))", execmode.FailRuntime, 500, msgRuntime, []string{"the limit is 8388608"}},
+		{"bad log level", `log("x", level="fatal")`, execmode.FailRuntime, 500, msgRuntime, []string{"level"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,10 +204,10 @@ func TestFailures(t *testing.T) {
 					t.Errorf("Err = %q, want it to hold %q", ee.Err, s)
 				}
 			}
-			if ee.Steps == 0 && tt.kind != registry.FailResult {
+			if ee.Steps == 0 && tt.kind != execmode.FailResult {
 				t.Error("Steps = 0")
 			}
-			if tt.kind == registry.FailSteps && ee.Steps < inv.MaxSteps {
+			if tt.kind == execmode.FailSteps && ee.Steps < inv.MaxSteps {
 				t.Errorf("Steps = %d, below the budget %d", ee.Steps, inv.MaxSteps)
 			}
 		})
@@ -220,7 +220,7 @@ func TestTimeouts(t *testing.T) {
 		inv.MaxSteps = 0
 		inv.Deadline = time.Now().Add(50 * time.Millisecond)
 		_, ee := runSnippet(t, "while True:\n    pass", inv)
-		if ee == nil || ee.Kind != registry.FailTimeout || ee.Status != 503 || ee.Message != msgTimeout {
+		if ee == nil || ee.Kind != execmode.FailTimeout || ee.Status != 503 || ee.Message != msgTimeout {
 			t.Fatalf("got %v, want a 503 timeout", ee)
 		}
 	})
@@ -228,7 +228,7 @@ func TestTimeouts(t *testing.T) {
 		inv := testInvocation()
 		inv.Deadline = time.Now().Add(-time.Second)
 		_, ee := runSnippet(t, "x = 0\nfor i in range(10000):\n    x += i\nresult = {}", inv)
-		if ee == nil || ee.Kind != registry.FailTimeout {
+		if ee == nil || ee.Kind != execmode.FailTimeout {
 			t.Fatalf("got %v, want a timeout", ee)
 		}
 	})
@@ -243,8 +243,8 @@ func TestTimeouts(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(20*time.Millisecond, cancel)
 		_, err = p.Run(ctx, inv)
-		var ee *registry.ExecError
-		if !errors.As(err, &ee) || ee.Kind != registry.FailTimeout {
+		var ee *execmode.ExecError
+		if !errors.As(err, &ee) || ee.Kind != execmode.FailTimeout {
 			t.Fatalf("got %v, want a timeout", err)
 		}
 	})
@@ -253,7 +253,7 @@ func TestTimeouts(t *testing.T) {
 		inv.MaxSteps = 0
 		inv.Deadline = time.Now().Add(100 * time.Millisecond)
 		_, ee := runSnippet(t, "big = b\"x\" * (8 << 20)\nwhile True:\n    hmac.new(big, big, \"sha256\")", inv)
-		if ee == nil || ee.Kind != registry.FailTimeout {
+		if ee == nil || ee.Kind != execmode.FailTimeout {
 			t.Fatalf("got %v, want a timeout", ee)
 		}
 	})
@@ -277,8 +277,8 @@ func TestRunawayDoesNotStopOthers(t *testing.T) {
 			inv.MaxSteps = 0
 			inv.Deadline = time.Now().Add(300 * time.Millisecond)
 			_, err := loop.Run(context.Background(), inv)
-			var ee *registry.ExecError
-			if !errors.As(err, &ee) || ee.Kind != registry.FailTimeout {
+			var ee *execmode.ExecError
+			if !errors.As(err, &ee) || ee.Kind != execmode.FailTimeout {
 				t.Errorf("runaway: got %v, want a timeout", err)
 			}
 		})
@@ -321,7 +321,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 // panicEnv is an Env whose every call panics, standing in for a bug
 // outside the interpreter.
-type panicEnv struct{ registry.Env }
+type panicEnv struct{ execmode.Env }
 
 func (panicEnv) Secret(string) (string, error) { panic("boom") }
 
@@ -334,8 +334,8 @@ func TestPanicIsARuntimeFailure(t *testing.T) {
 		inv := testInvocation()
 		inv.Env = panicEnv{}
 		_, err := p.Run(context.Background(), inv)
-		var ee *registry.ExecError
-		if !errors.As(err, &ee) || ee.Kind != registry.FailRuntime || ee.Status != 500 || ee.Message != msgRuntime {
+		var ee *execmode.ExecError
+		if !errors.As(err, &ee) || ee.Kind != execmode.FailRuntime || ee.Status != 500 || ee.Message != msgRuntime {
 			t.Fatalf("got %v, want a 500 runtime failure", err)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 func init() {
@@ -30,7 +30,7 @@ func (Echo) CaddyModule() caddy.ModuleInfo {
 }
 
 // Compile refuses a record that carries code: this mode takes none.
-func (Echo) Compile(rec *registry.Record) (registry.Program, error) {
+func (Echo) Compile(rec *execmode.Endpoint) (execmode.Program, error) {
 	if rec.CodeSnippet != "" {
 		return nil, errors.New("the echo exec mode takes no code")
 	}
@@ -39,7 +39,7 @@ func (Echo) Compile(rec *registry.Record) (registry.Program, error) {
 
 type program struct{}
 
-func (program) Run(_ context.Context, inv *registry.Invocation) (*registry.Result, error) {
+func (program) Run(_ context.Context, inv *execmode.Invocation) (*execmode.Result, error) {
 	body, err := json.Marshal(map[string]any{
 		"mode":     "echo",
 		"endpoint": inv.Endpoint.Name,
@@ -50,11 +50,11 @@ func (program) Run(_ context.Context, inv *registry.Invocation) (*registry.Resul
 	if err != nil {
 		return nil, err
 	}
-	return &registry.Result{
+	return &execmode.Result{
 		Status: 200,
 		Header: map[string][]string{"Content-Type": {"application/json"}},
 		Body:   body,
 	}, nil
 }
 
-var _ registry.ExecMode = Echo{}
+var _ execmode.ExecMode = Echo{}

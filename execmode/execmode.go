@@ -1,19 +1,74 @@
-package registry
+// Package execmode is the contract between caddy-endpoint and its exec
+// modes: what an exec mode is handed (an Endpoint to compile, an Invocation
+// to answer), what it returns (a Program, a Result) and how it fails
+// (ExecError, FieldError). It imports the standard library only, so a
+// third-party exec mode links nothing else of this module.
+//
+// Exec modes are Caddy modules in the namespace `endpoint.exec_modes`; the
+// Starlark mode `code` (package snippet) ships built in.
+package execmode
 
 import (
 	"context"
 	"time"
 )
 
-// ExecMode turns a record into something that can answer requests. Exec
-// modes are Caddy modules in the namespace `endpoint.exec_modes`; the
-// Starlark mode `code` (package snippet) ships built in.
+// ExecMode turns an endpoint record into something that can answer
+// requests.
 type ExecMode interface {
-	// Compile prepares rec for serving. It is called when a record is
+	// Compile prepares ep for serving. It is called when a record is
 	// written (to refuse bad code early) and once per published revision.
 	// The error text is shown to the admin API caller as is, so it should
-	// hold a line and column where the parser gives them ("3:7: ...").
-	Compile(rec *Record) (Program, error)
+	// hold a line and column where the parser gives them ("3:7: ...");
+	// a *FieldError names the record field at fault (default exec_mode).
+	Compile(ep *Endpoint) (Program, error)
+}
+
+// Documenter is an ExecMode that documents what its programs can use. The
+// admin API's /endpoint/help serves it.
+type Documenter interface {
+	Help() []HelpEntry
+}
+
+// HelpEntry documents one name a program can use.
+type HelpEntry struct {
+	// Name is the name as a program writes it.
+	Name string `json:"name"`
+	// Signature is how it is called or what it holds.
+	Signature string `json:"signature"`
+	// Doc is a one-line description.
+	Doc string `json:"doc"`
+	// Members are the attributes and methods of an object.
+	Members []HelpEntry `json:"members,omitempty"`
+}
+
+// FieldError is a compile error that names the record field at fault.
+type FieldError struct {
+	// Field is the JSON name of the field, e.g. "code_snippet".
+	Field string
+	// Message says what is wrong, with line:column where known.
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Endpoint is the endpoint record an exec mode compiles and serves, read
+// only, with every default applied.
+type Endpoint struct {
+	Name               string
+	Route              string
+	RouteGroup         string
+	AuthType           string
+	ExecAsUser         string
+	AllowedRoles       []string
+	RequestMethod      string
+	RequestContentType string
+	ExecMode           string
+	// CodeSnippet is the program text of the record (code_snippet).
+	CodeSnippet string
+	CORSOrigins []string
+	Active      bool
+	Version     int64
 }
 
 // Program is a compiled record. It is immutable and safe for concurrent
@@ -61,7 +116,7 @@ type Invocation struct {
 	// Caller is the authenticated caller, nil when anonymous.
 	Caller *Identity
 	// Endpoint is the record being served (read-only).
-	Endpoint *Record
+	Endpoint *Endpoint
 	// Revision is the published revision serving this request (0 for dry
 	// runs of drafts).
 	Revision int64
