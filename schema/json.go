@@ -139,6 +139,9 @@ func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
 	if err != nil {
 		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid JSON: " + jsonErrorText(body, err), Type: "json_invalid"}}
 	}
+	if hasBadNumber(doc) {
+		return nil, badNumbers(doc)
+	}
 	err = v.schema.Validate(doc)
 	if err == nil {
 		return doc, nil

@@ -92,6 +92,20 @@ result = {"payload": [j["id"], type(j["f"]), j["list"], list(j.keys())]}`, inv)
 			t.Fatalf("got %v, want a 400", ee)
 		}
 	})
+	t.Run("number a float cannot hold is a 400", func(t *testing.T) {
+		parsed := testInvocation()
+		parsed.JSON, parsed.HasJSON = map[string]any{"a": json.Number("1e400")}, true
+		raw := testInvocation()
+		raw.Body = []byte(`{"a": 1e400}`)
+		long := testInvocation()
+		long.Body = []byte("[" + strings.Repeat("7", 5000) + "]")
+		for name, inv := range map[string]*registry.Invocation{"parsed": parsed, "raw": raw, "long integer": long} {
+			_, ee := runSnippet(t, `x = request.json()`, inv)
+			if ee == nil || ee.Kind != registry.FailUser || ee.Status != 400 || !strings.Contains(ee.Message, "request body cannot be read") {
+				t.Errorf("%s: got %v, want a 400", name, ee)
+			}
+		}
+	})
 	t.Run("deeply nested JSON body is refused", func(t *testing.T) {
 		inv := testInvocation()
 		inv.Body = []byte(strings.Repeat("[", 5000) + strings.Repeat("]", 5000))

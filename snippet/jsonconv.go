@@ -213,13 +213,24 @@ func fromGo(v any, depth int) (starlark.Value, error) {
 	return nil, fmt.Errorf("cannot convert a Go %T to a Starlark value", v)
 }
 
+// maxIntDigits bounds the digits of a JSON integer turned into a Starlark
+// int: converting decimal text to a big integer costs time quadratic in
+// its length.
+const maxIntDigits = 4300
+
+// numberValue converts a JSON number: an int when it has no fraction or
+// exponent, else a float. A number beyond float64's range (1e400) or an
+// integer longer than maxIntDigits is an error.
 func numberValue(s string) (starlark.Value, error) {
 	if strings.ContainsAny(s, ".eE") {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, fmt.Errorf("invalid JSON number %q", s)
+			return nil, numberError("JSON number " + shortText(s) + " is out of the range of a float")
 		}
 		return starlark.Float(f), nil
+	}
+	if len(s) > maxIntDigits+1 {
+		return nil, numberError(fmt.Sprintf("JSON integer %s has more than %d digits", shortText(s), maxIntDigits))
 	}
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return starlark.MakeInt64(i), nil
@@ -229,4 +240,17 @@ func numberValue(s string) (starlark.Value, error) {
 		return nil, fmt.Errorf("invalid JSON number %q", s)
 	}
 	return starlark.MakeBigInt(b), nil
+}
+
+// numberError is a JSON number a Starlark value cannot hold.
+type numberError string
+
+func (e numberError) Error() string { return string(e) }
+
+// shortText quotes at most the first 24 bytes of s for a message.
+func shortText(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "…"
+	}
+	return s
 }

@@ -109,12 +109,22 @@ func requestJSONMethod(t *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	}
 	inv := b.Receiver().(*request).r.inv
 	if inv.HasJSON {
-		return fromGo(inv.JSON, 0)
+		v, err := fromGo(inv.JSON, 0)
+		if err != nil {
+			// the schema passed it, but a snippet cannot hold it (1e400)
+			return nil, &userError{status: 400, message: "request body cannot be read: " + err.Error()}
+		}
+		return v, nil
 	}
 	charge(t, len(inv.Body))
 	v, err := decodeJSON(inv.Body)
 	if err != nil {
-		return nil, &userError{status: 400, message: "request body is not valid JSON"}
+		msg := "request body is not valid JSON"
+		var ne numberError
+		if errors.As(err, &ne) {
+			msg = "request body cannot be read: " + ne.Error()
+		}
+		return nil, &userError{status: 400, message: msg}
 	}
 	return v, nil
 }
