@@ -99,9 +99,9 @@ result = {"payload": [j["id"], type(j["f"]), j["list"], list(j.keys())]}`, inv)
 		raw.Body = []byte(`{"a": 1e400}`)
 		long := testInvocation()
 		long.Body = []byte("[" + strings.Repeat("7", 5000) + "]")
-		for name, inv := range map[string]*registry.Invocation{"parsed": parsed, "raw": raw, "long integer": long} {
+		for name, inv := range map[string]*execmode.Invocation{"parsed": parsed, "raw": raw, "long integer": long} {
 			_, ee := runSnippet(t, `x = request.json()`, inv)
-			if ee == nil || ee.Kind != registry.FailUser || ee.Status != 400 || !strings.Contains(ee.Message, "request body cannot be read") {
+			if ee == nil || ee.Kind != execmode.FailUser || ee.Status != 400 || !strings.Contains(ee.Message, "request body cannot be read") {
 				t.Errorf("%s: got %v, want a 400", name, ee)
 			}
 		}
