@@ -83,6 +83,11 @@ type App struct {
 	// API.
 	Endpoints []*DeclaredEndpoint `json:"endpoints,omitempty"`
 
+	// KeepRevisions is how many of the newest published revisions are
+	// kept in storage; older ones are deleted when a new one is published,
+	// and a rollback to one of them is refused. Default: 100.
+	KeepRevisions int `json:"keep_revisions,omitempty"`
+
 	ctx       caddy.Context
 	logger    *zap.Logger
 	snipLog   *zap.Logger
@@ -149,6 +154,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.Timeout <= 0 {
 		a.Timeout = caddy.Duration(DefaultTimeout)
 	}
+	if a.KeepRevisions <= 0 {
+		a.KeepRevisions = registry.DefaultKeepRevisions
+	}
 
 	repl := caddy.NewReplacer()
 	secrets := make(map[string]string, len(a.Secrets))
@@ -202,8 +210,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 			_, ok := a.Users[name]
 			return ok
 		},
-		Declared: declared,
-		Logger:   a.logger.Named("registry"),
+		Declared:      declared,
+		Logger:        a.logger.Named("registry"),
+		KeepRevisions: a.KeepRevisions,
 	}
 	a.poolKey = "registry:" + storageKey(ctx.Storage())
 	val, loaded, err := shared.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {

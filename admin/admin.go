@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/snippet"
@@ -131,11 +132,13 @@ func (a *API) table() map[string]http.Handler {
 			http.MethodGet:  syncStatus,
 			http.MethodPost: syncNow,
 		},
-		"/endpoint/revisions":    methods{http.MethodGet: listRevisions},
-		"/endpoint/rollback":     methods{http.MethodPost: rollback},
-		"/endpoint/help":         methods{http.MethodGet: help},
-		"/endpoint/logs":         methods{http.MethodGet: logs},
-		"/endpoint/openapi.json": methods{http.MethodGet: openAPI},
+		"/endpoint/revisions":          methods{http.MethodGet: listRevisions},
+		"/endpoint/revisions/{n}":      methods{http.MethodGet: getRevision},
+		"/endpoint/revisions/{n}/diff": methods{http.MethodGet: diffRevisions},
+		"/endpoint/rollback":           methods{http.MethodPost: rollback},
+		"/endpoint/help":               methods{http.MethodGet: help},
+		"/endpoint/logs":               methods{http.MethodGet: logs},
+		"/endpoint/openapi.json":       methods{http.MethodGet: openAPI},
 		"/endpoint/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			setErr(r, apiErr(http.StatusNotFound, "no admin route %s", r.URL.Path))
 		}),
@@ -254,6 +257,7 @@ func createEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
+	logAdmin("create", sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	w.Header().Set("Location", "/endpoint/endpoints/"+rec.Name)
 	writeJSON(w, http.StatusCreated, rec)
@@ -279,10 +283,11 @@ func putEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
-	status := http.StatusOK
+	status, action := http.StatusOK, "replace"
 	if created {
-		status = http.StatusCreated
+		status, action = http.StatusCreated, "create"
 	}
+	logAdmin(action, sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	writeJSON(w, status, rec)
 	return nil
@@ -297,6 +302,7 @@ func patchEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
+	logAdmin("patch", sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	writeJSON(w, http.StatusOK, rec)
 	return nil
@@ -306,6 +312,7 @@ func deleteEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
 	if err := b.Registry().Delete(r.Context(), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
 		return registryErr(w, err)
 	}
+	logAdmin("delete", sourceOf(r), zap.String("name", r.PathValue("name")))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -328,15 +335,86 @@ func syncStatus(w http.ResponseWriter, r *http.Request, b Backend) error {
 	return nil
 }
 
+// decodeStrict decodes a JSON object body into v, refusing unknown fields
+// and trailing data; an empty body leaves v as it is.
+func decodeStrict(body []byte, what string, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return apiErr(http.StatusBadRequest, "decoding the %s request: %v", what, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return apiErr(http.StatusBadRequest, "decoding the %s request: unexpected data after the JSON object", what)
+	}
+	return nil
+}
+
 func syncNow(w http.ResponseWriter, r *http.Request, b Backend) error {
-	if _, err := readJSON(r); err != nil {
+	var req struct {
+		Only    []string `json:"only"`
+		Message string   `json:"message"`
+	}
+	body, err := readJSON(r)
+	if err != nil {
 		return err
 	}
-	res, err := b.Registry().Sync(r.Context())
+	if err := decodeStrict(body, "sync", &req); err != nil {
+		return err
+	}
+	src := sourceOf(r)
+	res, err := b.Registry().Sync(r.Context(), registry.SyncOptions{
+		Only:   req.Only,
+		Origin: registry.Origin{Message: req.Message, Source: src},
+	})
 	if err != nil {
 		return registryErr(w, err)
 	}
+	logAdmin("sync", src, zap.Strings("only", req.Only), zap.Int64("revision", res.Revision),
+		zap.Strings("added", res.Added), zap.Strings("changed", res.Changed), zap.Strings("removed", res.Removed))
 	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func revisionParam(s, what string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, apiErr(http.StatusBadRequest, "%s must be a positive integer", what)
+	}
+	return n, nil
+}
+
+func getRevision(w http.ResponseWriter, r *http.Request, b Backend) error {
+	n, err := revisionParam(r.PathValue("n"), "the revision")
+	if err != nil {
+		return err
+	}
+	d, err := b.Registry().Revision(r.Context(), n)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func diffRevisions(w http.ResponseWriter, r *http.Request, b Backend) error {
+	n, err := revisionParam(r.PathValue("n"), "the revision")
+	if err != nil {
+		return err
+	}
+	var to int64
+	if q := r.URL.Query(); q.Has("to") {
+		if to, err = revisionParam(q.Get("to"), "to"); err != nil {
+			return err
+		}
+	}
+	d, err := b.Registry().Diff(r.Context(), n, to)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	writeJSON(w, http.StatusOK, d)
 	return nil
 }
 
@@ -355,20 +433,22 @@ func rollback(w http.ResponseWriter, r *http.Request, b Backend) error {
 		return err
 	}
 	var req struct {
-		Revision int64 `json:"revision"`
+		Revision int64  `json:"revision"`
+		Message  string `json:"message"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return apiErr(http.StatusBadRequest, "decoding the rollback request: %v", err)
+	if err := decodeStrict(body, "rollback", &req); err != nil {
+		return err
 	}
 	if req.Revision <= 0 {
 		return apiErr(http.StatusBadRequest, "revision must be a positive integer")
 	}
-	res, err := b.Registry().Rollback(r.Context(), req.Revision)
+	src := sourceOf(r)
+	res, err := b.Registry().Rollback(r.Context(), req.Revision, registry.Origin{Message: req.Message, Source: src})
 	if err != nil {
 		return registryErr(w, err)
 	}
+	logAdmin("rollback", src, zap.Int64("to_revision", req.Revision), zap.Int64("revision", res.Revision),
+		zap.Strings("added", res.Added), zap.Strings("changed", res.Changed), zap.Strings("removed", res.Removed))
 	writeJSON(w, http.StatusOK, res)
 	return nil
 }

@@ -35,13 +35,14 @@ func init() {
 
 // appConfig mirrors the JSON of the root package's App.
 type appConfig struct {
-	SyncInterval caddy.Duration         `json:"sync_interval,omitempty"`
-	MaxBodySize  int64                  `json:"max_body_size,omitempty"`
-	MaxSteps     uint64                 `json:"max_steps,omitempty"`
-	Timeout      caddy.Duration         `json:"timeout,omitempty"`
-	Users        map[string]*userConfig `json:"users,omitempty"`
-	Secrets      map[string]string      `json:"secrets,omitempty"`
-	Endpoints    []*declaredEndpoint    `json:"endpoints,omitempty"`
+	SyncInterval  caddy.Duration         `json:"sync_interval,omitempty"`
+	MaxBodySize   int64                  `json:"max_body_size,omitempty"`
+	MaxSteps      uint64                 `json:"max_steps,omitempty"`
+	Timeout       caddy.Duration         `json:"timeout,omitempty"`
+	Users         map[string]*userConfig `json:"users,omitempty"`
+	Secrets       map[string]string      `json:"secrets,omitempty"`
+	Endpoints     []*declaredEndpoint    `json:"endpoints,omitempty"`
+	KeepRevisions int                    `json:"keep_revisions,omitempty"`
 }
 
 // userConfig mirrors the JSON of the root package's User.
@@ -66,6 +67,7 @@ type declaredEndpoint struct {
 //		max_body_size <size>
 //		max_steps     <n>
 //		timeout       <duration>
+//		keep_revisions <n>
 //		secret <name> <value>
 //		user <name> {
 //			password   <bcrypt hash>
@@ -129,6 +131,8 @@ func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = cfg.parseMaxBodySize(d)
 		case "max_steps":
 			err = cfg.parseMaxSteps(d)
+		case "keep_revisions":
+			err = cfg.parseKeepRevisions(d)
 		case "secret":
 			err = cfg.parseSecret(d)
 		case "user":
@@ -250,6 +254,22 @@ func (cfg *appConfig) parseMaxBodySize(d *caddyfile.Dispenser) error {
 		return d.Errf("max_body_size: %q is too large", v)
 	}
 	cfg.MaxBodySize = int64(size)
+	return nil
+}
+
+func (cfg *appConfig) parseKeepRevisions(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if cfg.KeepRevisions != 0 {
+		return d.Err("keep_revisions: already set")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return d.Errf("keep_revisions: %q is not a positive whole number", v)
+	}
+	cfg.KeepRevisions = n
 	return nil
 }
 

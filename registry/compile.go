@@ -24,6 +24,8 @@ type config struct {
 	// declared are the config's records by name, and their entries.
 	declared        map[string]*Record
 	declaredEntries []*Entry
+	// keepRevisions is how many revisions publishing keeps.
+	keepRevisions int
 }
 
 // cache keeps compiled programs and schemas by content hash, so that a

@@ -107,7 +107,7 @@ func (f *fixture) create(body string) Record {
 
 func (f *fixture) sync() SyncResult {
 	f.t.Helper()
-	res, err := f.r.Sync(context.Background())
+	res, err := f.r.Sync(context.Background(), SyncOptions{})
 	if err != nil {
 		f.t.Fatalf("Sync: %v", err)
 	}

@@ -38,6 +38,9 @@ type Options struct {
 	Declared []Record
 	// Logger receives the registry's own messages; nil discards them.
 	Logger *zap.Logger
+	// KeepRevisions is how many of the newest revisions are kept; older
+	// ones are deleted when a new one is published. Default 100.
+	KeepRevisions int
 }
 
 // Registry is the set of endpoint records of one storage: the drafts the
@@ -111,6 +114,10 @@ func (r *Registry) newConfig(opts Options) (*config, error) {
 		compileSchema: opts.CompileSchema,
 		userExists:    opts.UserExists,
 		declared:      make(map[string]*Record, len(opts.Declared)),
+		keepRevisions: opts.KeepRevisions,
+	}
+	if cfg.keepRevisions <= 0 {
+		cfg.keepRevisions = DefaultKeepRevisions
 	}
 	var ds []Detail
 	var recs []*Record

@@ -252,7 +252,7 @@ func BenchmarkMatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := r.Sync(ctx); err != nil {
+	if _, err := r.Sync(ctx, SyncOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	for _, bc := range []struct{ name, path string }{
@@ -291,7 +291,7 @@ func FuzzMatch(f *testing.F) {
 			f.Fatal(err)
 		}
 	}
-	if _, err := r.Sync(context.Background()); err != nil {
+	if _, err := r.Sync(context.Background(), SyncOptions{}); err != nil {
 		f.Fatal(err)
 	}
 	m := r.Live().Matcher(nil)

@@ -30,6 +30,9 @@ import (
 type revisionFile struct {
 	Revision  int64     `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
+	Kind      string    `json:"kind,omitempty"`
+	Message   string    `json:"message,omitempty"`
+	Source    string    `json:"source,omitempty"`
 	// Records are the published drafts, archived ones included.
 	Records []*Record `json:"records"`
 	// Declared are the names of the config's records at publish time.

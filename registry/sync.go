@@ -2,10 +2,15 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"slices"
 	"time"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
 )
 
 // Pending is what the next sync would publish.
@@ -34,14 +39,53 @@ type SyncResult struct {
 	Removed  []string `json:"removed"`
 }
 
+// Kinds of revision: what published it.
+const (
+	RevisionSync     = "sync"
+	RevisionRollback = "rollback"
+	RevisionApply    = "apply"
+)
+
+// DefaultKeepRevisions is how many revisions are kept when Options says
+// nothing.
+const DefaultKeepRevisions = 100
+
 // RevisionInfo describes a stored revision.
 type RevisionInfo struct {
 	Revision  int64     `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
+	// Kind is what published the revision: sync, rollback or apply.
+	Kind string `json:"kind"`
+	// Message is the publisher's note, "" when none was given.
+	Message string `json:"message"`
+	// Source is who published: the admin client's address, or its
+	// certificate subject, or the user of the management UI.
+	Source string `json:"source"`
 	// Endpoints is the number of endpoints the revision serves (active
 	// records, declared ones included).
 	Endpoints int `json:"endpoints"`
 }
+
+// Origin says who asks for a publication and why; it is kept with the
+// revision.
+type Origin struct {
+	// Message is the caller's note.
+	Message string
+	// Source identifies the caller (address, certificate subject, user).
+	Source string
+}
+
+// SyncOptions select what a sync publishes.
+type SyncOptions struct {
+	// Only names the records to publish (drafts to add or change, deleted
+	// drafts to remove); the others stay to_sync. Empty publishes every
+	// pending change.
+	Only []string
+	Origin
+}
+
+// maxMessageLen bounds a publication message.
+const maxMessageLen = 4096
 
 // pendingOf diffs drafts against published; declared names never pend.
 func pendingOf(drafts, published map[string]*Record, declared map[string]*Record) Pending {
@@ -124,15 +168,63 @@ func (r *Registry) unshadowed(drafts map[string]*Record) map[string]*Record {
 	return m
 }
 
-// Sync publishes the drafts as a new revision: every active draft is
-// validated and compiled, routes are checked against each other and the
-// declared records, and the live table is swapped in one step. On any
-// problem nothing changes and the error lists them all. With nothing
-// pending the revision stays as it is.
-func (r *Registry) Sync(ctx context.Context) (SyncResult, error) {
+// Sync publishes the drafts (or those named by opts.Only) as a new
+// revision: every active record of the resulting set is validated and
+// compiled, routes are checked against each other and the declared
+// records, and the live table is swapped in one step. On any problem
+// nothing changes and the error lists them all. With nothing pending the
+// revision stays as it is.
+func (r *Registry) Sync(ctx context.Context, opts SyncOptions) (SyncResult, error) {
+	if err := checkNote(opts.Origin); err != nil {
+		return SyncResult{}, err
+	}
+	for i, n := range opts.Only {
+		if !ValidName(n) {
+			return SyncResult{}, errorf(KindInvalid, "invalid sync request",
+				Detail{Field: fmt.Sprintf("only[%d]", i), Message: fmt.Sprintf("%q is not a valid endpoint name", n)})
+		}
+	}
 	return r.publishing(ctx, func(ix *indexFile) (SyncResult, error) {
-		return r.sync(ctx, ix)
+		return r.sync(ctx, ix, opts)
 	})
+}
+
+// checkNote refuses a message no log or UI should have to show.
+func checkNote(o Origin) error {
+	switch {
+	case len(o.Message) > maxMessageLen:
+		return errorf(KindInvalid, "invalid request", Detail{Field: "message", Message: fmt.Sprintf("must be at most %d bytes", maxMessageLen)})
+	case !utf8.ValidString(o.Message):
+		return errorf(KindInvalid, "invalid request", Detail{Field: "message", Message: "must be valid UTF-8"})
+	}
+	return nil
+}
+
+// selected returns the record set a sync of only would publish: the
+// published set with the named drafts (or their deletion) applied. r.mu
+// must be held.
+func (r *Registry) selected(only []string) (map[string]*Record, []Detail) {
+	if len(only) == 0 {
+		return r.unshadowed(r.drafts), nil
+	}
+	set := r.unshadowed(r.published)
+	var ds []Detail
+	for i, n := range only {
+		if _, declared := r.cfg.declared[n]; declared {
+			continue // declared records are always in sync
+		}
+		draft, isDraft := r.drafts[n]
+		_, isPub := r.published[n]
+		switch {
+		case isDraft:
+			set[n] = draft
+		case isPub:
+			delete(set, n)
+		default:
+			ds = append(ds, Detail{Field: fmt.Sprintf("only[%d]", i), Message: fmt.Sprintf("no endpoint named %q", n)})
+		}
+	}
+	return set, ds
 }
 
 // publishing runs publish with the registry and the storage locked, after
@@ -152,20 +244,23 @@ func (r *Registry) publishing(ctx context.Context, publish func(*indexFile) (Syn
 	return publish(ix)
 }
 
-func (r *Registry) sync(ctx context.Context, ix *indexFile) (SyncResult, error) {
+func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (SyncResult, error) {
+	set, ds := r.selected(opts.Only)
+	if len(ds) > 0 {
+		return SyncResult{}, errorf(KindInvalid, "sync refused: unknown endpoints", ds...)
+	}
 	// The whole set is checked even with nothing pending: a config reload
 	// may have made a published record invalid (and left it unserved).
-	set := r.unshadowed(r.drafts)
 	rev := ix.maxRevision() + 1
 	table, ds := r.strictTable(rev, set)
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, "sync refused: the drafts are invalid", ds...)
 	}
-	p := pendingOf(r.drafts, r.published, r.cfg.declared)
+	p := pendingOf(set, r.published, r.cfg.declared)
 	if p.empty() {
 		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 	}
-	if err := r.publish(ctx, ix, rev, set, table, false); err != nil {
+	if err := r.publish(ctx, ix, rev, set, table, false, RevisionSync, opts.Origin); err != nil {
 		return SyncResult{}, err
 	}
 	return SyncResult{Revision: rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
@@ -196,11 +291,13 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 }
 
 // publish stores set as revision rev, then the index that makes it
-// current, then swaps the live table. With restoring, the index is written
-// with the restore flag and the caller rewrites the drafts. r.mu and the
-// storage lock must be held.
-func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set map[string]*Record, table *Table, restoring bool) error {
-	rf := revisionFile{Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond)}
+// current, then swaps the live table and deletes the revisions past
+// keep_revisions. With restoring, the index is written with the restore
+// flag and the caller rewrites the drafts. r.mu and the storage lock must
+// be held.
+func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set map[string]*Record, table *Table, restoring bool, kind string, o Origin) error {
+	rf := revisionFile{Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond),
+		Kind: kind, Message: o.Message, Source: o.Source}
 	for _, n := range slices.Sorted(maps.Keys(set)) {
 		rf.Records = append(rf.Records, set[n])
 	}
@@ -208,10 +305,16 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 	if err := r.storeJSON(ctx, r.revisionKey(rev), rf); err != nil {
 		return err
 	}
-	info := RevisionInfo{Revision: rev, CreatedAt: rf.CreatedAt, Endpoints: len(table.Entries())}
+	info := RevisionInfo{Revision: rev, CreatedAt: rf.CreatedAt, Kind: kind, Message: o.Message, Source: o.Source,
+		Endpoints: len(table.Entries())}
+	kept := append(append([]RevisionInfo(nil), ix.Revisions...), info)
+	var dropped []RevisionInfo
+	if keep := r.cfg.keepRevisions; len(kept) > keep {
+		dropped, kept = kept[:len(kept)-keep], kept[len(kept)-keep:]
+	}
 	next := indexFile{
 		Revision:      rev,
-		Revisions:     append(append([]RevisionInfo(nil), ix.Revisions...), info),
+		Revisions:     kept,
 		RestoreDrafts: restoring,
 	}
 	if err := r.storeJSON(ctx, r.key("current"), next); err != nil {
@@ -221,19 +324,29 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 	r.gen++
 	r.live.Store(table)
 	r.prune()
+	// The index no longer lists them: a failed delete leaves a file that
+	// nothing reads, so it is logged, not returned.
+	for _, ri := range dropped {
+		if err := r.storage.Delete(ctx, r.revisionKey(ri.Revision)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			r.logger().Warn("deleting a pruned revision", zap.Int64("revision", ri.Revision), zap.Error(err))
+		}
+	}
 	return nil
 }
 
 // Rollback publishes the record set of revision rev again, as a new
 // revision, and makes the drafts that set. Records declared in the config
 // now are taken from the config, not from rev.
-func (r *Registry) Rollback(ctx context.Context, rev int64) (SyncResult, error) {
+func (r *Registry) Rollback(ctx context.Context, rev int64, o Origin) (SyncResult, error) {
+	if err := checkNote(o); err != nil {
+		return SyncResult{}, err
+	}
 	return r.publishing(ctx, func(ix *indexFile) (SyncResult, error) {
-		return r.rollback(ctx, ix, rev)
+		return r.rollback(ctx, ix, rev, o)
 	})
 }
 
-func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64) (SyncResult, error) {
+func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64, o Origin) (SyncResult, error) {
 	if !ix.has(rev) {
 		return SyncResult{}, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
 	}
@@ -270,7 +383,7 @@ func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64) (Sync
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: its records are invalid now", rev), ds...)
 	}
-	if err := r.publish(ctx, ix, newRev, set, table, true); err != nil {
+	if err := r.publish(ctx, ix, newRev, set, table, true, RevisionRollback, o); err != nil {
 		return SyncResult{}, err
 	}
 	next := indexFile{Revision: newRev, Revisions: r.revisions, RestoreDrafts: true}

@@ -117,7 +117,7 @@ func TestSyncRefusesInvalidSet(t *testing.T) {
 	}
 
 	live, status, revs := f.r.Live(), f.r.Status(), f.r.Revisions()
-	_, err := f.r.Sync(ctx)
+	_, err := f.r.Sync(ctx, SyncOptions{})
 	if kindOf(err) != KindInvalid {
 		t.Fatalf("sync err = %v, want KindInvalid", err)
 	}
@@ -156,7 +156,7 @@ func TestRollback(t *testing.T) {
 	f.sync() // 2
 	a2, _ := f.r.Get("a")
 
-	res, err := f.r.Rollback(ctx, 1)
+	res, err := f.r.Rollback(ctx, 1, Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestRollback(t *testing.T) {
 	if len(revs) != 3 || revs[0].Revision != 3 || revs[0].Endpoints != 2 || revs[1].Endpoints != 2 {
 		t.Errorf("revisions = %+v", revs)
 	}
-	if _, err := f.r.Rollback(ctx, 42); kindOf(err) != KindNotFound {
+	if _, err := f.r.Rollback(ctx, 42, Origin{}); kindOf(err) != KindNotFound {
 		t.Errorf("rollback to an unknown revision: %v", err)
 	}
 
@@ -213,7 +213,7 @@ func TestRestart(t *testing.T) {
 	if orig, _ := f.r.Get("a"); ETag(a) != ETag(orig) {
 		t.Error("ETag changed across a restart")
 	}
-	if res, err := r2.Sync(ctx); err != nil || res.Revision != 2 {
+	if res, err := r2.Sync(ctx, SyncOptions{}); err != nil || res.Revision != 2 {
 		t.Errorf("sync after restart = %+v, %v", res, err)
 	}
 }
@@ -267,7 +267,7 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 	// The revision stores but the index does not: nothing is published.
 	fs.failOn(func(k string) bool { return strings.HasSuffix(k, "/current") })
 	live := f.r.Live()
-	if _, err := f.r.Sync(ctx); err == nil {
+	if _, err := f.r.Sync(ctx, SyncOptions{}); err == nil {
 		t.Fatal("Sync with failing storage succeeded")
 	}
 	if f.r.Live() != live || served(f.r, "GET", "/a") != "a1" || f.r.Status().InSync {
@@ -299,7 +299,7 @@ func TestInterruptedRollbackIsFinished(t *testing.T) {
 
 	// The crash: the new revision is current, the drafts are not rewritten.
 	fs.failOn(func(k string) bool { return strings.Contains(k, "/drafts/") })
-	if _, err := f.r.Rollback(ctx, 1); err == nil {
+	if _, err := f.r.Rollback(ctx, 1, Origin{}); err == nil {
 		t.Fatal("rollback with failing draft writes succeeded")
 	}
 	fs.failOn(nil)
@@ -342,7 +342,7 @@ func TestRefreshSharedStorage(t *testing.T) {
 	}
 	// A sync on the other instance publishes drafts written here.
 	f.create(rec("b", "/b"))
-	if res, err := other.Sync(ctx); err != nil || res.Revision != 2 || !slices.Equal(res.Added, []string{"b"}) {
+	if res, err := other.Sync(ctx, SyncOptions{}); err != nil || res.Revision != 2 || !slices.Equal(res.Added, []string{"b"}) {
 		t.Fatalf("sync on the other instance = %+v, %v", res, err)
 	}
 	if changed, _ := f.r.Refresh(ctx); !changed || served(f.r, "GET", "/b") == "" {
@@ -481,7 +481,7 @@ func TestDeclaredShadowsPublished(t *testing.T) {
 	if served(f.r, "GET", "/a") != "declared a" || served(f.r, "GET", "/shared") != "declared c" {
 		t.Errorf("declared records do not win: /a %q, /shared %q", served(f.r, "GET", "/a"), served(f.r, "GET", "/shared"))
 	}
-	if _, err := f.r.Sync(ctx); kindOf(err) != KindInvalid || detailsOf(err)[0].Name != "b" {
+	if _, err := f.r.Sync(ctx, SyncOptions{}); kindOf(err) != KindInvalid || detailsOf(err)[0].Name != "b" {
 		t.Errorf("sync with a draft clashing with a declared record: %v", err)
 	}
 }
@@ -564,7 +564,7 @@ func TestRollbackRefusedWhenInvalidNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	live := f.r.Live()
-	_, err := f.r.Rollback(ctx, 1)
+	_, err := f.r.Rollback(ctx, 1, Origin{})
 	if ds := detailsOf(err); kindOf(err) != KindInvalid || len(ds) != 1 || ds[0].Name != "pub" || ds[0].Field != "exec_as_user" {
 		t.Fatalf("rollback err = %v", err)
 	}
