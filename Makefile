@@ -5,7 +5,7 @@ SHELL      := /bin/bash
 GO         ?= go
 BIN        := bin/caddy
 APT_PKGS   := libxml2-dev pkg-config gcc
-UNIT_PKGS  := . ./execmode/ ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/
+UNIT_PKGS  := . ./execmode/ ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/ ./command/
 XCADDY     := $(shell $(GO) env GOPATH)/bin/xcaddy
 
 .PHONY: all deps build run test unit cgo-free integration xcaddy-check lint bench clean
