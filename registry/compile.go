@@ -190,59 +190,49 @@ func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail
 	return e, nil
 }
 
-// routed is an active record with its parsed route.
-type routed struct {
-	rec *Record
-	pat *pattern
-}
-
-func routedOf(recs []*Record) []routed {
-	out := make([]routed, 0, len(recs))
-	for _, rec := range recs {
-		if p, probs := parsePattern(rec.Route); len(probs) == 0 {
-			out = append(out, routed{rec, p})
-		}
-	}
-	return out
-}
-
-// conflict says why a cannot be served next to b, or "" when both can.
-func conflict(a, b routed) string {
-	rec, other := a.rec, b.rec
-	if rec.Route == other.Route {
-		if rec.RequestMethod == other.RequestMethod {
-			return fmt.Sprintf("%s %s is already served by %q", rec.RequestMethod, rec.Route, other.Name)
-		}
-		return ""
-	}
-	switch compare(a.pat, b.pat) {
-	case equivalent:
-		return fmt.Sprintf("matches the same paths as %s of %q", other.Route, other.Name)
-	case overlaps:
-		return fmt.Sprintf("overlaps %s of %q and neither is more specific", other.Route, other.Name)
-	}
-	return ""
-}
-
 // conflicts lists the route conflicts within recs, one detail per pair,
 // given to the later record by name unless that one is declared (in
-// fixed): the record at fault is the one the admin can change.
+// fixed): the record at fault is the one the admin can change. Each
+// record is checked against the earlier ones it can overlap only.
 func conflicts(recs []*Record, fixed map[string]*Record) []Detail {
-	sorted := routedOf(recs)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].rec.Name < sorted[j].rec.Name })
+	sorted := slices.SortedFunc(slices.Values(recs), func(a, b *Record) int { return strings.Compare(a.Name, b.Name) })
+	var ix routeIndex
 	var ds []Detail
-	for i, a := range sorted {
-		for _, b := range sorted[:i] {
-			x, y := a, b
-			if _, declared := fixed[x.rec.Name]; declared {
-				x, y = y, x
-			}
-			if msg := conflict(x, y); msg != "" {
-				ds = append(ds, Detail{Name: x.rec.Name, Field: "route", Message: msg})
-			}
+	for _, rec := range sorted {
+		rs := routedOf(rec)
+		var mine []Detail
+		var others []string
+		for _, r := range rs {
+			ix.overlapping(r.pat, func(o routed) {
+				x, y := r, o
+				if _, declared := fixed[x.rec.Name]; declared {
+					x, y = y, x
+				}
+				if msg := conflict(x, y); msg != "" {
+					mine = append(mine, Detail{Name: x.rec.Name, Field: "route", Message: msg})
+					others = append(others, o.rec.Name)
+				}
+			})
 		}
+		sort.Stable(byOther{mine, others})
+		ds = append(ds, mine...)
+		ix.add(rs...)
 	}
 	return ds
+}
+
+// byOther sorts the details of one record by the name of the other
+// record of each conflict.
+type byOther struct {
+	ds     []Detail
+	others []string
+}
+
+func (b byOther) Len() int           { return len(b.ds) }
+func (b byOther) Less(i, j int) bool { return b.others[i] < b.others[j] }
+func (b byOther) Swap(i, j int) {
+	b.ds[i], b.ds[j] = b.ds[j], b.ds[i]
+	b.others[i], b.others[j] = b.others[j], b.others[i]
 }
 
 func zapKey(k string) zap.Field  { return zap.String("key", k) }

@@ -342,8 +342,7 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 	if err := r.storage.Delete(ctx, r.draftKey(name)); err != nil {
 		return fmt.Errorf("deleting draft %q: %w", name, err)
 	}
-	delete(r.drafts, name)
-	r.gen++
+	r.setDraft(name, nil)
 	r.prune()
 	return nil
 }
@@ -378,40 +377,58 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 	if err := r.storeJSON(ctx, r.draftKey(rec.Name), rec); err != nil {
 		return Record{}, err
 	}
-	r.drafts[rec.Name] = rec
-	r.gen++
+	r.setDraft(rec.Name, rec)
 	return r.view(rec, false), nil
 }
 
-// conflictsWithOthers checks rec's route against the other active drafts
-// and the declared records. r.mu must be held.
+// conflictsWithOthers checks rec's routes against those of the other
+// active drafts and the declared records it can overlap. r.mu must be
+// held.
 func (r *Registry) conflictsWithOthers(rec *Record) []Detail {
-	me := routedOf([]*Record{rec})
-	if len(me) == 0 {
-		return nil
+	return r.draftRoutes().conflicts(routedOf(rec), func(o *Record) bool { return o.Name == rec.Name })
+}
+
+// draftRoutes returns the index of the routes of the active drafts and
+// declared records, building it after a change of the whole set. r.mu
+// must be held.
+func (r *Registry) draftRoutes() *routeIndex {
+	if r.draftIx != nil {
+		return r.draftIx
 	}
-	var ds []Detail
-	check := func(other *Record) {
-		if other.Name == rec.Name || !other.IsActive() {
-			return
-		}
-		o := routedOf([]*Record{other})
-		if len(o) == 0 {
-			return
-		}
-		if msg := conflict(me[0], o[0]); msg != "" {
-			ds = append(ds, Detail{Field: "route", Message: msg})
-		}
-	}
-	for _, n := range slices.Sorted(maps.Keys(r.cfg.declared)) {
-		check(r.cfg.declared[n])
-	}
-	for _, n := range slices.Sorted(maps.Keys(r.drafts)) {
-		if _, shadowed := r.cfg.declared[n]; !shadowed {
-			check(r.drafts[n])
+	ix := new(routeIndex)
+	for _, rec := range r.cfg.declared {
+		if rec.IsActive() {
+			ix.add(routedOf(rec)...)
 		}
 	}
-	return ds
+	for n, rec := range r.drafts {
+		if _, shadowed := r.cfg.declared[n]; !shadowed && rec.IsActive() {
+			ix.add(routedOf(rec)...)
+		}
+	}
+	r.draftIx = ix
+	return ix
+}
+
+// setDraft replaces the draft name by rec (nil deletes it) in memory,
+// keeping the route index in step. r.mu must be held.
+func (r *Registry) setDraft(name string, rec *Record) {
+	if r.draftIx != nil {
+		if _, shadowed := r.cfg.declared[name]; !shadowed {
+			if cur := r.drafts[name]; cur != nil && cur.IsActive() {
+				r.draftIx.remove(routedOf(cur)...)
+			}
+			if rec != nil && rec.IsActive() {
+				r.draftIx.add(routedOf(rec)...)
+			}
+		}
+	}
+	if rec == nil {
+		delete(r.drafts, name)
+	} else {
+		r.drafts[name] = rec
+	}
+	r.gen++
 }
 
 // CompileDraft compiles the current draft of name (the declared record

@@ -70,6 +70,10 @@ type Registry struct {
 	// gen counts the changes of the state above; a Refresh that read the
 	// storage drops what it read when gen moved meanwhile.
 	gen uint64
+	// draftIx indexes the routes of the active drafts and declared
+	// records for the conflict check of a write; nil after a change of
+	// the whole set, built again on the next write.
+	draftIx *routeIndex
 
 	live atomic.Pointer[Table]
 }
@@ -94,6 +98,7 @@ func New(ctx context.Context, opts Options) (*Registry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
+	r.draftIx = nil
 	if err := r.reload(ctx, false); err != nil {
 		return nil, fmt.Errorf("loading endpoint registry: %w", err)
 	}
@@ -164,6 +169,7 @@ func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
+	r.draftIx = nil
 	// storage and prefix stay: the registry is shared by the configs that
 	// use the same storage, and Refresh reads them without the lock
 	if opts.Logger != nil {
@@ -290,6 +296,7 @@ func (r *Registry) readStored(ctx context.Context, cfg *config, ix *indexFile, l
 func (r *Registry) install(st *storedState, table *Table) {
 	r.drafts, r.published, r.rev, r.revisions = st.drafts, st.published, st.ix.Revision, st.ix.Revisions
 	r.dirty = false
+	r.draftIx = nil
 	r.gen++
 	r.live.Store(table)
 	r.prune()
@@ -317,10 +324,10 @@ func (r *Registry) reload(ctx context.Context, locked bool) error {
 // declared one) is left out and logged rather than failing the server.
 func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Record) *Table {
 	entries := append([]*Entry(nil), cfg.declaredEntries...)
-	var accepted []routed
+	var accepted routeIndex
 	for _, e := range entries {
 		if e.Record.IsActive() {
-			accepted = append(accepted, routedOf([]*Record{e.Record})...)
+			accepted.add(routedOf(e.Record)...)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(published)) {
@@ -334,19 +341,13 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 				zap.Int64("revision", rev), zap.Error(errorf(KindInvalid, "invalid record", ds...)))
 			continue
 		}
-		ro := routedOf([]*Record{rec})
-		clash := ""
-		for _, a := range accepted {
-			if clash = conflict(ro[0], a); clash != "" {
-				break
-			}
-		}
-		if clash != "" {
+		ro := routedOf(rec)
+		if clash := accepted.conflicts(ro, nil); len(clash) > 0 {
 			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
-				zap.Int64("revision", rev), zap.String("route", clash))
+				zap.Int64("revision", rev), zap.String("route", clash[0].Message))
 			continue
 		}
-		accepted = append(accepted, ro...)
+		accepted.add(ro...)
 		entries = append(entries, e)
 	}
 	var live []*Entry

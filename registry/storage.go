@@ -195,12 +195,14 @@ func (r *Registry) refreshDraft(ctx context.Context, name string) {
 	case err != nil:
 		return
 	case !found:
-		delete(r.drafts, name)
-		r.gen++
+		if r.drafts[name] != nil {
+			r.setDraft(name, nil)
+		}
 	case rec.Name == name:
 		normalize(rec)
 		rec.SyncState = ""
-		r.drafts[name] = rec
-		r.gen++
+		if cur := r.drafts[name]; cur == nil || !samePublished(cur, rec) || !sameContent(cur, rec) {
+			r.setDraft(name, rec)
+		}
 	}
 }

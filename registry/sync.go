@@ -286,6 +286,7 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 		return nil, err
 	}
 	r.drafts = drafts
+	r.draftIx = nil
 	r.gen++
 	return ix, nil
 }
@@ -395,6 +396,7 @@ func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64, o Ori
 		return SyncResult{}, err
 	}
 	r.drafts = r.withShadowed(set)
+	r.draftIx = nil
 	r.gen++
 	r.prune()
 	return SyncResult{Revision: newRev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
