@@ -165,7 +165,7 @@ func BenchmarkTableBuild(b *testing.B) {
 	for _, n := range []int{1_000, 10_000} {
 		var entries []*Entry
 		for _, rec := range scaleRecords(n) {
-			entries = append(entries, newEntry(rec, fakeProgram{}, nil, false))
+			entries = append(entries, newEntry(rec, rec.view(), fakeProgram{}, nil, false))
 		}
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			b.ReportAllocs()
