@@ -5,15 +5,20 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/caddy-endpoint/endpoint/env"
 	"github.com/caddy-endpoint/endpoint/execmode"
@@ -23,8 +28,8 @@ import (
 // authUser is a configured user prepared for the request path.
 type authUser struct {
 	name     string
-	password []byte // bcrypt hash, nil when unset
-	token    []byte // sha256 of the token, nil when unset
+	password *passwordHash // nil when unset
+	token    []byte        // sha256 of the token, nil when unset
 	identity execmode.Identity
 	grants   *env.Grants
 }
@@ -40,20 +45,87 @@ type authenticator struct {
 	verified  sync.Map
 	verifiedN atomic.Int64
 	verifyKey [32]byte
+	// flights lets concurrent first checks of one credential share one
+	// hash computation, as Caddy's basic_auth does.
+	flights singleflight.Group
+	// dummy is checked for a user that does not exist or has no password:
+	// same algorithm and cost as the users' hashes, so that an unknown
+	// name takes as long as a wrong password.
+	dummy *passwordHash
 }
 
 // maxVerified bounds the Basic check cache; when full it is emptied.
 const maxVerified = 1024
 
-// dummyHash keeps the time of a Basic check for an unknown user close to
-// that of a known one.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("caddy-endpoint"), bcrypt.MinCost)
+// passwordHash is a password hash in one of the formats of Caddy's hash
+// modules, with the module that checks it.
+type passwordHash struct {
+	hash     []byte
+	comparer caddyauth.Comparer
+	// params is the algorithm and cost part ("$2a$14$",
+	// "$argon2id$v=19$m=47104,t=1,p=1$"): hashes with equal params take
+	// equally long to check.
+	params string
+}
+
+// parsePasswordHash reads what `caddy hash-password` prints: a bcrypt or
+// argon2id hash in modular crypt format, or the same base64-encoded.
+func parsePasswordHash(s string) (*passwordHash, error) {
+	if !strings.HasPrefix(s, "$") {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil && strings.HasPrefix(string(b), "$") {
+			s = string(b)
+		}
+	}
+	switch {
+	case strings.HasPrefix(s, "$argon2id$"):
+		if _, _, err := caddyauth.DecodeHash([]byte(s)); err != nil {
+			return nil, fmt.Errorf("reading the argon2id hash: %v", err)
+		}
+		parts := strings.SplitAfter(s, "$") // "", "argon2id$", "v=19$", "m=…,t=…,p=…$", salt, key
+		return &passwordHash{hash: []byte(s), comparer: caddyauth.Argon2idHash{}, params: strings.Join(parts[:4], "")}, nil
+	case strings.HasPrefix(s, "$2"):
+		if _, err := bcrypt.Cost([]byte(s)); err != nil {
+			return nil, fmt.Errorf("reading the bcrypt hash: %v", err)
+		}
+		return &passwordHash{hash: []byte(s), comparer: caddyauth.BcryptHash{}, params: s[:len(s)-bcryptSaltAndHash]}, nil
+	}
+	return nil, fmt.Errorf("not a bcrypt or argon2id hash")
+}
+
+// dummyFor makes a hash with the given params and a random salt and key,
+// which no password matches and which costs as much to check as a real
+// hash with those params.
+func dummyFor(params string) (*passwordHash, error) {
+	var b [48]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	var s string
+	if strings.HasPrefix(params, "$argon2id$") {
+		enc := base64.RawStdEncoding
+		s = params + enc.EncodeToString(b[:16]) + "$" + enc.EncodeToString(b[16:48])
+	} else {
+		// bcrypt: 22 characters of salt and 31 of hash in its own alphabet
+		const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		enc := base64.NewEncoding(alphabet).WithPadding(base64.NoPadding)
+		s = params + enc.EncodeToString(b[:40])[:bcryptSaltAndHash]
+	}
+	return parsePasswordHash(s)
+}
+
+// bcryptSaltAndHash is the length of a bcrypt hash after its params.
+const bcryptSaltAndHash = 22 + 31
+
+// fallbackDummy is the dummy when no user has a password: Caddy's default
+// bcrypt cost.
+const fallbackDummy = "$2a$14$"
 
 func newAuthenticator(users map[string]*User) (*authenticator, error) {
 	a := &authenticator{users: make(map[string]*authUser, len(users))}
 	if _, err := rand.Read(a.verifyKey[:]); err != nil {
 		return nil, fmt.Errorf("seeding the Basic auth cache: %v", err)
 	}
+	paramsCount := map[string]int{}
 	for name, u := range users {
 		au := &authUser{
 			name:     name,
@@ -61,10 +133,12 @@ func newAuthenticator(users map[string]*User) (*authenticator, error) {
 			grants:   u.Grants,
 		}
 		if u.Password != "" {
-			if _, err := bcrypt.Cost([]byte(u.Password)); err != nil {
-				return nil, fmt.Errorf("user %q: password must be a bcrypt hash: %v", name, err)
+			ph, err := parsePasswordHash(u.Password)
+			if err != nil {
+				return nil, fmt.Errorf("user %q: password must be a bcrypt or argon2id hash as `caddy hash-password` prints: %v", name, err)
 			}
-			au.password = []byte(u.Password)
+			au.password = ph
+			paramsCount[ph.params]++
 		}
 		if u.TokenHash != "" {
 			hexSum, ok := strings.CutPrefix(u.TokenHash, "sha256:")
@@ -77,6 +151,18 @@ func newAuthenticator(users map[string]*User) (*authenticator, error) {
 		}
 		a.users[name] = au
 	}
+	// the dummy takes the params most users have (ties: the first in order)
+	params := fallbackDummy
+	for _, p := range slices.Sorted(maps.Keys(paramsCount)) {
+		if paramsCount[p] > paramsCount[params] {
+			params = p
+		}
+	}
+	dummy, err := dummyFor(params)
+	if err != nil {
+		return nil, fmt.Errorf("making the dummy password hash: %v", err)
+	}
+	a.dummy = dummy
 	return a, nil
 }
 
@@ -89,12 +175,14 @@ const (
 	authBad // credentials given but wrong
 )
 
-// basic checks HTTP Basic credentials against the users' bcrypt hashes.
+// basic checks HTTP Basic credentials against the users' password hashes.
+// A name without a password is checked against the dummy hash, so that it
+// costs what a wrong password costs.
 func (a *authenticator) basic(name, password string) (*authUser, authResult) {
 	u := a.users[name]
-	if u == nil || u.password == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return nil, authBad
+	hash := a.dummy
+	if u != nil && u.password != nil {
+		hash = u.password
 	}
 	mac := hmac.New(sha256.New, a.verifyKey[:])
 	mac.Write([]byte(name))
@@ -104,14 +192,21 @@ func (a *authenticator) basic(name, password string) (*authUser, authResult) {
 	if _, ok := a.verified.Load(key); ok {
 		return u, authOK
 	}
-	if bcrypt.CompareHashAndPassword(u.password, []byte(password)) != nil {
+	same, _, _ := a.flights.Do(key, func() (any, error) {
+		ok, err := hash.comparer.Compare(hash.hash, []byte(password))
+		ok = ok && err == nil && hash != a.dummy
+		if ok {
+			if a.verifiedN.Add(1) > maxVerified {
+				a.verified.Clear()
+				a.verifiedN.Store(1)
+			}
+			a.verified.Store(key, struct{}{})
+		}
+		return ok, nil
+	})
+	if !same.(bool) {
 		return nil, authBad
 	}
-	if a.verifiedN.Add(1) > maxVerified {
-		a.verified.Clear()
-		a.verifiedN.Store(1)
-	}
-	a.verified.Store(key, struct{}{})
 	return u, authOK
 }
 
@@ -182,6 +277,11 @@ func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, i
 			return nil, http.StatusUnauthorized, "invalid credentials"
 		}
 		caller = u
+		// as Caddy's authentication handler does, so that the access log
+		// and later handlers see who called
+		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+			repl.Set("http.auth.user.id", u.name)
+		}
 	}
 	if !entry.AllowsRoles(caller.identity.Roles) {
 		return nil, http.StatusForbidden, "forbidden: missing role"

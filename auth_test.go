@@ -34,8 +34,8 @@ func TestNewAuthenticatorErrors(t *testing.T) {
 		user    User
 		wantErr string
 	}{
-		{"plain password", User{Password: "secret"}, "password must be a bcrypt hash"},
-		{"truncated bcrypt", User{Password: "$2a$04$abc"}, "password must be a bcrypt hash"},
+		{"plain password", User{Password: "secret"}, "password must be a bcrypt or argon2id hash"},
+		{"truncated bcrypt", User{Password: "$2a$04$abc"}, "password must be a bcrypt or argon2id hash"},
 		{"token without prefix", User{TokenHash: strings.TrimPrefix(good, "sha256:")}, "token_hash must be"},
 		{"token wrong prefix", User{TokenHash: "sha512:" + strings.TrimPrefix(good, "sha256:")}, "token_hash must be"},
 		{"token not hex", User{TokenHash: "sha256:" + strings.Repeat("zz", 32)}, "token_hash must be"},

@@ -346,7 +346,12 @@ func (a *App) logSink(name string, revision int64, hooks *runHooks) func(level, 
 // noGrants are the grants of a user who has none.
 var noGrants = &env.Grants{}
 
+// remoteIP is the client address Caddy determined (which honours the
+// server's trusted_proxies), else the connection's peer.
 func remoteIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -106,7 +106,8 @@ type App struct {
 
 // User is a configured identity.
 type User struct {
-	// Password is a bcrypt hash, checked for HTTP Basic authentication.
+	// Password is the user's HTTP Basic password as `caddy hash-password`
+	// prints it: an argon2id or bcrypt hash, optionally base64-encoded.
 	Password string `json:"password,omitempty"`
 	// TokenHash is "sha256:<hex>" of the user's Bearer token.
 	TokenHash string `json:"token_hash,omitempty"`

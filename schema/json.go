@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -135,6 +137,10 @@ func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, []Violation{{Loc: []any{"body"}, Msg: "body is empty", Type: "json_invalid"}}
 	}
+	if !utf8.Valid(body) {
+		line, col := lineCol(body, int64(firstInvalidUTF8(body))+1)
+		return nil, []Violation{{Loc: []any{"body"}, Msg: fmt.Sprintf("invalid JSON: line %d, column %d: invalid UTF-8", line, col), Type: "json_invalid"}}
+	}
 	doc, err := parseJSONBody(body)
 	if err != nil {
 		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid JSON: " + jsonErrorText(body, err), Type: "json_invalid"}}
@@ -152,7 +158,21 @@ func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
 	}
 	out := make([]Violation, 0, 4)
 	flatten(verr, doc, &out)
+	sortViolations(out)
 	return doc, out
+}
+
+// firstInvalidUTF8 is the offset of the first byte of b that is not valid
+// UTF-8.
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
 }
 
 // flatten appends one Violation per leaf of the error tree.
@@ -165,6 +185,9 @@ func flatten(e *jsonschema.ValidationError, doc any, out *[]Violation) {
 			flatten(c, doc, out)
 		}
 		return
+	}
+	if ap, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		slices.Sort(ap.Properties)
 	}
 	*out = append(*out, Violation{
 		Loc:  instanceLoc(doc, e.InstanceLocation),

@@ -3,6 +3,13 @@
 // one interface. It knows nothing of HTTP.
 package schema
 
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
 // Violation is one reason a body was refused, in the shape of SPEC §5.6.
 type Violation struct {
 	// Loc starts with "body", then the path segments (strings for object
@@ -22,4 +29,38 @@ type Validator interface {
 	// (numbers as json.Number) so that callers need not parse it again;
 	// for XML parsed is nil. A valid body has no violations.
 	Validate(body []byte) (parsed any, violations []Violation)
+}
+
+// sortViolations puts violations in the order the answer lists them: by
+// loc (element by element, array indexes before keys, shorter first), then
+// type, then message, so that the same body always gets the same answer.
+func sortViolations(vs []Violation) {
+	slices.SortStableFunc(vs, func(a, b Violation) int {
+		if c := compareLoc(a.Loc, b.Loc); c != 0 {
+			return c
+		}
+		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Msg, b.Msg))
+	})
+}
+
+func compareLoc(a, b []any) int {
+	for i := range min(len(a), len(b)) {
+		ai, aInt := a[i].(int)
+		bi, bInt := b[i].(int)
+		switch {
+		case aInt && bInt:
+			if c := cmp.Compare(ai, bi); c != 0 {
+				return c
+			}
+		case aInt:
+			return -1
+		case bInt:
+			return 1
+		default:
+			if c := strings.Compare(fmt.Sprint(a[i]), fmt.Sprint(b[i])); c != 0 {
+				return c
+			}
+		}
+	}
+	return cmp.Compare(len(a), len(b))
 }

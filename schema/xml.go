@@ -79,6 +79,7 @@ func (v *xsdValidator) Validate(body []byte) (any, []Violation) {
 		}
 		out = append(out, Violation{Loc: loc, Msg: msg, Type: "xml_schema"})
 	}
+	sortViolations(out)
 	return nil, out
 }
 
