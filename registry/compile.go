@@ -28,6 +28,7 @@ type config struct {
 	declaredEntries []*Entry
 	// keepRevisions is how many revisions publishing keeps.
 	keepRevisions int
+	runExamples   ExampleRunner
 }
 
 // cache keeps compiled programs and schemas by content hash, so that a

@@ -77,6 +77,11 @@ func decodeRecord(raw []byte) (*Record, error) {
 			ds = append(ds, Detail{Field: name, Message: "unknown field"})
 			continue
 		}
+		if name == "examples" {
+			exs, eds := decodeExamples(fields[name])
+			rec.Examples, ds = exs, append(ds, eds...)
+			continue
+		}
 		f := v.Field(i)
 		if err := json.Unmarshal(fields[name], f.Addr().Interface()); err != nil {
 			ds = append(ds, Detail{Field: name, Message: "must be " + typeName(f.Type())})

@@ -27,6 +27,11 @@ type Detail struct {
 	Field string `json:"field,omitempty"`
 	// Message says what is wrong.
 	Message string `json:"message"`
+	// Example names the failing example of a refused publication.
+	Example string `json:"example,omitempty"`
+	// Expected and Got are what the failing example expected and got.
+	Expected *ExampleExpect `json:"expected,omitempty"`
+	Got      *ExampleExpect `json:"got,omitempty"`
 }
 
 // Error is the error the registry returns for a refused operation; use

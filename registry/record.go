@@ -54,6 +54,9 @@ type Record struct {
 	CORSOrigins []string `json:"cors_origins,omitempty"`
 	// Active is false for an archived record; default true.
 	Active *bool `json:"active,omitempty"`
+	// Examples (at most 32) are requests with their expected answers:
+	// they document the endpoint and run before it is published.
+	Examples []Example `json:"examples,omitempty"`
 
 	// SyncState is read-only: in_sync or to_sync.
 	SyncState string `json:"sync_state,omitempty"`
@@ -62,6 +65,12 @@ type Record struct {
 	// UpdatedAt is read-only: the time of the last change.
 	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }
+
+// recordRoutes returns the route patterns of rec.
+func recordRoutes(rec *Record) []string { return []string{rec.Route} }
+
+// recordMethods returns the request methods rec serves.
+func recordMethods(rec *Record) []string { return []string{rec.RequestMethod} }
 
 // IsActive reports whether the record is served once published.
 func (r *Record) IsActive() bool { return r.Active == nil || *r.Active }

@@ -41,6 +41,10 @@ type Options struct {
 	// KeepRevisions is how many of the newest revisions are kept; older
 	// ones are deleted when a new one is published. Default 100.
 	KeepRevisions int
+	// RunExamples runs an example of a compiled record as a dry run; the
+	// examples of every record a publication adds or changes must pass.
+	// Nil publishes without running them.
+	RunExamples ExampleRunner
 }
 
 // Registry is the set of endpoint records of one storage: the drafts the
@@ -120,6 +124,7 @@ func (r *Registry) newConfig(opts Options) (*config, error) {
 		userExists:    opts.UserExists,
 		declared:      make(map[string]*Record, len(opts.Declared)),
 		keepRevisions: opts.KeepRevisions,
+		runExamples:   opts.RunExamples,
 	}
 	if cfg.keepRevisions <= 0 {
 		cfg.keepRevisions = DefaultKeepRevisions
@@ -414,6 +419,9 @@ func cloneRecord(rec *Record) *Record {
 	if rec.UpdatedAt != nil {
 		t := *rec.UpdatedAt
 		c.UpdatedAt = &t
+	}
+	if rec.Examples != nil {
+		c.Examples = slices.Clone(rec.Examples)
 	}
 	return &c
 }

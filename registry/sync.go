@@ -230,16 +230,22 @@ func (r *Registry) selected(only []string) (map[string]*Record, []Detail) {
 // publishing runs publish with the registry and the storage locked, after
 // catching up with what other instances stored.
 func (r *Registry) publishing(ctx context.Context, publish func(*indexFile) (SyncResult, error)) (SyncResult, error) {
+	return publishingAs(r, ctx, publish)
+}
+
+// publishingAs is publishing for an operation with its own result type.
+func publishingAs[T any](r *Registry, ctx context.Context, publish func(*indexFile) (T, error)) (T, error) {
+	var zero T
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	unlock, err := r.lockStorage(ctx)
 	if err != nil {
-		return SyncResult{}, err
+		return zero, err
 	}
 	defer unlock()
 	ix, err := r.catchUp(ctx)
 	if err != nil {
-		return SyncResult{}, err
+		return zero, err
 	}
 	return publish(ix)
 }
@@ -259,6 +265,9 @@ func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (S
 	p := pendingOf(set, r.published, r.cfg.declared)
 	if p.empty() {
 		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+	}
+	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
+		return SyncResult{}, errorf(KindInvalid, "sync refused: an example failed", ds...)
 	}
 	if err := r.publish(ctx, ix, rev, set, table, false, RevisionSync, opts.Origin); err != nil {
 		return SyncResult{}, err
@@ -383,6 +392,9 @@ func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64, o Ori
 	table, ds := r.strictTable(newRev, set)
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: its records are invalid now", rev), ds...)
+	}
+	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
+		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: an example failed", rev), ds...)
 	}
 	if err := r.publish(ctx, ix, newRev, set, table, true, RevisionRollback, o); err != nil {
 		return SyncResult{}, err

@@ -55,6 +55,9 @@ func normalize(rec *Record) {
 	if len(rec.CORSOrigins) == 0 {
 		rec.CORSOrigins = nil
 	}
+	if len(rec.Examples) == 0 {
+		rec.Examples = nil
+	}
 }
 
 // checkFields applies every rule of SPEC §2 that concerns the record alone
@@ -122,6 +125,10 @@ func (c *config) checkFields(rec *Record) []Detail {
 		if !withBody || (ct != "application/json" && ct != "application/xml") {
 			add("request_content_schema", "is only allowed for POST or PUT with application/json or application/xml")
 		}
+	}
+
+	if _, probs := parsePattern(rec.Route); len(probs) == 0 && methodOK {
+		ds = append(ds, checkExamples(rec)...)
 	}
 
 	for i, o := range rec.CORSOrigins {
