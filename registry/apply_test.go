@@ -130,8 +130,11 @@ func TestExamplesGatePublication(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, publish := range map[string]func() error{
-		"sync":  func() error { _, err := f.r.Sync(ctx, SyncOptions{}); return err },
-		"apply": func() error { _, err := f.r.Apply(ctx, ApplyOptions{Records: raws(rec("a", "/a", "code_snippet", "bad answer", "examples", ex)), Sync: true}); return err },
+		"sync": func() error { _, err := f.r.Sync(ctx, SyncOptions{}); return err },
+		"apply": func() error {
+			_, err := f.r.Apply(ctx, ApplyOptions{Records: raws(rec("a", "/a", "code_snippet", "bad answer", "examples", ex)), Sync: true})
+			return err
+		},
 	} {
 		err := publish()
 		ds := detailsOf(err)
