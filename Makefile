@@ -8,7 +8,7 @@ APT_PKGS   := libxml2-dev pkg-config gcc
 UNIT_PKGS  := . ./execmode/ ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/ ./command/
 XCADDY     := $(shell $(GO) env GOPATH)/bin/xcaddy
 
-.PHONY: all deps build run test unit cgo-free integration xcaddy-check lint bench clean
+.PHONY: all deps build run test unit cgo-free integration xcaddy-check lint bench bench-scale clean
 
 all: build
 
@@ -57,6 +57,12 @@ test: lint unit cgo-free integration xcaddy-check
 
 bench: build
 	bash bench/run.sh
+
+# bench-scale times admin calls and start at 1,000, 10,000 and 100,000
+# endpoints through a real Caddy (SIZES=1000,10000 for a shorter run).
+SIZES ?= 1000,10000,100000
+bench-scale: build
+	$(GO) run ./bench/scale -caddy $(BIN) -sizes $(SIZES)
 
 clean:
 	rm -rf bin demo/.data

@@ -348,7 +348,7 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 		return fmt.Errorf("deleting draft %q: %w", name, err)
 	}
 	r.setDraft(name, nil)
-	r.prune()
+	r.pruneAfterWrite()
 	return nil
 }
 
@@ -356,7 +356,7 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 // and stores it as a draft. A record that says what cur says is left as
 // it is. r.mu must be held.
 func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record, error) {
-	defer r.prune()
+	defer r.pruneAfterWrite()
 	normalize(rec)
 	rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
 	_, ds := r.cache.check(r.cfg, rec, false)

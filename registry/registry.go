@@ -78,6 +78,9 @@ type Registry struct {
 	// records for the conflict check of a write; nil after a change of
 	// the whole set, built again on the next write.
 	draftIx *routeIndex
+	// writesSincePrune counts the draft writes since the compiled cache
+	// was last pruned.
+	writesSincePrune int
 
 	live atomic.Pointer[Table]
 }
@@ -364,6 +367,16 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 	return newTable(rev, live)
 }
 
+// pruneAfterWrite prunes once the writes since the last prune reach half
+// the number of drafts: a write costs the same at any size, and the cache
+// holds at most that many artefacts nobody uses. r.mu must be held.
+func (r *Registry) pruneAfterWrite() {
+	r.writesSincePrune++
+	if r.writesSincePrune > len(r.drafts)/2+64 {
+		r.prune()
+	}
+}
+
 // prune drops compiled artefacts that neither the live table nor a draft
 // uses. r.mu must be held.
 func (r *Registry) prune() {
@@ -378,6 +391,7 @@ func (r *Registry) prune() {
 		keep = append(keep, rec)
 	}
 	r.cache.retain(keep)
+	r.writesSincePrune = 0
 }
 
 // Revisions lists the stored revisions, newest first.

@@ -65,3 +65,14 @@ func BenchmarkRunReadJSONFieldParse(b *testing.B) {
 func BenchmarkRunLoop(b *testing.B) {
 	benchmarkRun(b, "x = 0\nfor i in range(1000):\n    x += i\nresult = {\"payload\": x}", benchInvocation())
 }
+
+// BenchmarkCompileTrivialSnippet is what a start or a sync pays per
+// endpoint whose code it has not compiled before.
+func BenchmarkCompileTrivialSnippet(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(`result = {"payload": {"n": 1, "path": request.path}}`); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
