@@ -75,7 +75,7 @@ func main() {
 
 type result struct {
 	createFirst, createLast, fullSync, noopSync, oneSync, start time.Duration
-	rssMiB, peakMiB                                            float64
+	rssMiB, peakMiB                                             float64
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
