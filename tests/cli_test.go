@@ -288,16 +288,47 @@ result = {"payload": {"v": 1}}`))
 		t.Fatalf("test with a bad header: %s", r)
 	}
 
-	c.cliOK("sync")
+	// a sync of only some records leaves the others to sync
+	r = c.cliOK("sync", "--only", "other", "--message", "only the other one")
+	if !strings.Contains(r.Stdout, "revision 2 published") || !strings.Contains(r.Stdout, "other") || strings.Contains(r.Stdout, "hello") {
+		t.Fatalf("sync --only: %s", r)
+	}
 	expect(t, c.get("/other"), 200)
+	if got := string(c.get("/hello").Body); !strings.Contains(got, `"v":1`) {
+		t.Fatalf("after sync --only other, /hello answers %s", got)
+	}
+	if r = c.cliOK("status"); !strings.Contains(r.Stdout, "changed  hello") {
+		t.Fatalf("status after sync --only: %s", r)
+	}
+
+	// export of a revision and of the live set
+	rev1 := t.TempDir()
+	c.cliOK("export", rev1, "--revision", "1")
+	if files := readTree(t, rev1); len(files) != 2 || !strings.Contains(files["hello.star"], `"v": 1`) {
+		t.Fatalf("export --revision 1: %v", files)
+	}
+	live := t.TempDir()
+	c.cliOK("export", live, "--live")
+	if files := readTree(t, live); len(files) != 4 || !strings.Contains(files["hello.star"], `"v": 1`) {
+		t.Fatalf("export --live: %v", files)
+	}
+	if r = c.cli("export", t.TempDir(), "--revision", "9"); r.Code != 1 || !strings.Contains(r.Stderr, "revision 9") {
+		t.Fatalf("export of a missing revision: %s", r)
+	}
+
+	c.cliOK("sync")
 	r = c.cliOK("revisions")
-	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], "2*") {
+	if lines := strings.Split(strings.TrimSpace(r.Stdout), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[1], "3*") ||
+		!strings.Contains(lines[2], "only the other one") || !strings.Contains(lines[3], "first") || !strings.Contains(lines[3], "sync") {
 		t.Fatalf("revisions: %s", r)
 	}
 
-	r = c.cliOK("rollback", "1")
-	if !strings.Contains(r.Stdout, "revision 3 published") {
+	r = c.cliOK("rollback", "1", "--message", "back to one")
+	if !strings.Contains(r.Stdout, "revision 4 published") {
 		t.Fatalf("rollback: %s", r)
+	}
+	if r = c.cliOK("revisions"); !strings.Contains(r.Stdout, "back to one") || !strings.Contains(r.Stdout, "rollback") {
+		t.Fatalf("revisions after a rollback: %s", r)
 	}
 	if got := string(c.get("/hello").Body); !strings.Contains(got, `"v":1`) {
 		t.Fatalf("after rollback /hello answers %s", got)
