@@ -46,6 +46,16 @@ the admin API's answer for scripts. Errors go to stderr with exit status 1.
 			for _, v := range verbs() {
 				cmd.AddCommand(v.cobra())
 			}
+			cmd.Args = cobra.ArbitraryArgs
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				err := fmt.Errorf("unknown verb %q (see 'caddy help endpoint')", args[0])
+				printError(cmd.ErrOrStderr(), err)
+				cmd.SilenceErrors = true
+				return err
+			}
 		},
 	})
 }

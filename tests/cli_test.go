@@ -365,6 +365,9 @@ func TestCLIHelp(t *testing.T) {
 			t.Errorf("caddy help endpoint lacks %s:\n%s", verb, out)
 		}
 	}
+	if r := cliAt(t, freePort(t), "frobnicate"); r.Code != 1 || !strings.Contains(r.Stderr, `unknown verb "frobnicate"`) {
+		t.Fatalf("an unknown verb: %s", r)
+	}
 	out, err = exec.Command(caddyBin, "endpoint", "apply", "--help").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--prune") || !strings.Contains(string(out), "--dry-run") {
 		t.Fatalf("caddy endpoint apply --help: %v\n%s", err, out)
