@@ -3,6 +3,9 @@ package endpoint
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
+	"golang.org/x/crypto/bcrypt"
 	// the file_system storage of the test apps
 	_ "github.com/caddyserver/caddy/v2/modules/filestorage"
 )
@@ -500,14 +504,14 @@ func TestServeLogLines(t *testing.T) {
 	if a, _ := serve(t, h, httptest.NewRequest("GET", "/log", nil)); a.status != 200 {
 		t.Fatalf("status %d: %s", a.status, a.body)
 	}
-	lines := app.LogLines("logger").([]LogLine)
+	lines := app.state.logs.Lines("logger")
 	if len(lines) != 2 || lines[0].Message != "first" || lines[1].Message != "second" || lines[1].Level != "warn" {
 		t.Fatalf("lines %+v", lines)
 	}
 	if lines[0].Endpoint != "logger" || lines[0].Time.IsZero() {
 		t.Errorf("line %+v lacks endpoint or time", lines[0])
 	}
-	if got := app.LogLines("other").([]LogLine); len(got) != 0 {
+	if got := app.state.logs.Lines("other"); len(got) != 0 {
 		t.Errorf("filter other: %+v", got)
 	}
 }
@@ -608,4 +612,24 @@ func BenchmarkServeXSD(b *testing.B) {
 		"request_content_schema": string(readBench(b, "note.xsd")),
 		"code_snippet":           `result = {"payload": {"ok": True}}`,
 	}, "POST", "/bench", "application/xml", readBench(b, "note.xml"), 200)
+}
+
+// bcryptHash hashes a password at the lowest cost, to keep tests fast.
+func bcryptHash(t testing.TB, password string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+// tokenHash is the token_hash config value of a Bearer token.
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func basicHeader(user, password string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }

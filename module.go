@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/caddy-endpoint/endpoint/env"
 	"github.com/caddy-endpoint/endpoint/execmode"
+	"github.com/caddy-endpoint/endpoint/pipeline"
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
 
@@ -46,7 +46,7 @@ var shared = caddy.NewUsagePool()
 
 type sharedState struct {
 	reg  *registry.Registry
-	logs *logRing
+	logs *pipeline.LogRing
 }
 
 func (s *sharedState) Destruct() error { return s.reg.Destruct() }
@@ -71,7 +71,7 @@ type App struct {
 
 	// Users are the identities callers authenticate as and snippets run
 	// as, by name.
-	Users map[string]*User `json:"users,omitempty"`
+	Users map[string]*pipeline.User `json:"users,omitempty"`
 
 	// Secrets are named values snippets may read with env.secret() when
 	// granted; Caddy placeholders such as {env.NAME} are expanded at
@@ -90,31 +90,16 @@ type App struct {
 
 	ctx       caddy.Context
 	logger    *zap.Logger
-	snipLog   *zap.Logger
 	poolKey   string
 	state     *sharedState
 	env       *env.Service
-	auth      *authenticator
-	metrics   *metrics
+	pipeline  *pipeline.Pipeline
 	execModes map[string]execmode.ExecMode
 	// reconfigure holds the registry options of a reload until Start.
 	reconfigure *registry.Options
 	// secretValues are the expanded secrets, kept out of failure logs.
 	secretValues []string
 	stop         context.CancelFunc
-}
-
-// User is a configured identity.
-type User struct {
-	// Password is the user's HTTP Basic password as `caddy hash-password`
-	// prints it: an argon2id or bcrypt hash, optionally base64-encoded.
-	Password string `json:"password,omitempty"`
-	// TokenHash is "sha256:<hex>" of the user's Bearer token.
-	TokenHash string `json:"token_hash,omitempty"`
-	// Roles the user holds, checked against a record's allowed_roles.
-	Roles []string `json:"roles,omitempty"`
-	// Grants are what snippets running as this user may reach.
-	Grants *env.Grants `json:"grants,omitempty"`
 }
 
 // DeclaredEndpoint is an endpoint record written in the config. Instead of
@@ -142,7 +127,39 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
-	a.snipLog = caddy.Log().Named("endpoint.snippet")
+	a.setDefaults()
+	secrets := a.expandSecrets()
+	for name, u := range a.Users {
+		if u == nil {
+			return fmt.Errorf("user %q: empty definition", name)
+		}
+		if err := env.ValidateGrants(name, u.Grants, secrets); err != nil {
+			return err
+		}
+	}
+	if err := a.loadExecModes(ctx); err != nil {
+		return err
+	}
+	declared, err := a.loadDeclared()
+	if err != nil {
+		return err
+	}
+	a.env, err = env.New(env.Config{
+		Storage: ctx.Storage(),
+		Prefix:  storagePrefix + "/store",
+		Secrets: secrets,
+		Logger:  a.logger.Named("env"),
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the snippet environment: %v", err)
+	}
+	if err := a.attachRegistry(ctx, declared); err != nil {
+		return err
+	}
+	return a.buildPipeline(ctx)
+}
+
+func (a *App) setDefaults() {
 	if a.SyncInterval <= 0 {
 		a.SyncInterval = caddy.Duration(DefaultSyncInterval)
 	}
@@ -158,50 +175,22 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.KeepRevisions <= 0 {
 		a.KeepRevisions = registry.DefaultKeepRevisions
 	}
+}
 
+// expandSecrets replaces the placeholders of the secrets.
+func (a *App) expandSecrets() map[string]string {
 	repl := caddy.NewReplacer()
 	secrets := make(map[string]string, len(a.Secrets))
 	for name, v := range a.Secrets {
 		secrets[name] = repl.ReplaceKnown(v, "")
 		a.secretValues = append(a.secretValues, secrets[name])
 	}
-	for name, u := range a.Users {
-		if u == nil {
-			return fmt.Errorf("user %q: empty definition", name)
-		}
-		if err := env.ValidateGrants(name, u.Grants, secrets); err != nil {
-			return err
-		}
-	}
-	auth, err := newAuthenticator(a.Users)
-	if err != nil {
-		return err
-	}
-	a.auth = auth
+	return secrets
+}
 
-	if err := a.loadExecModes(ctx); err != nil {
-		return err
-	}
-	declared, err := a.loadDeclared()
-	if err != nil {
-		return err
-	}
-
-	a.env, err = env.New(env.Config{
-		Storage: ctx.Storage(),
-		Prefix:  storagePrefix + "/store",
-		Secrets: secrets,
-		Logger:  a.logger.Named("env"),
-	})
-	if err != nil {
-		return fmt.Errorf("setting up the snippet environment: %v", err)
-	}
-
-	a.metrics, err = newMetrics(ctx.GetMetricsRegistry())
-	if err != nil {
-		return fmt.Errorf("registering metrics: %v", err)
-	}
-
+// attachRegistry finds (or opens) the registry of the storage in the
+// usage pool.
+func (a *App) attachRegistry(ctx caddy.Context, declared []registry.Record) error {
 	opts := registry.Options{
 		Storage:       ctx.Storage(),
 		Prefix:        storagePrefix,
@@ -221,7 +210,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		return &sharedState{reg: reg, logs: newLogRing(logRingSize)}, nil
+		return &sharedState{reg: reg, logs: pipeline.NewLogRing(pipeline.LogRingSize)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("loading the endpoint registry: %v", err)
@@ -233,6 +222,27 @@ func (a *App) Provision(ctx caddy.Context) error {
 		a.reconfigure = &opts
 	}
 	return nil
+}
+
+// buildPipeline prepares the request rules of this config.
+func (a *App) buildPipeline(ctx caddy.Context) error {
+	metrics, err := pipeline.NewMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
+	}
+	a.pipeline, err = pipeline.New(pipeline.Config{
+		MaxBodySize:   a.MaxBodySize,
+		MaxSteps:      a.MaxSteps,
+		Timeout:       time.Duration(a.Timeout),
+		Users:         a.Users,
+		Env:           a.env,
+		Logs:          a.state.logs,
+		Metrics:       metrics,
+		Logger:        a.logger,
+		SnippetLogger: caddy.Log().Named("endpoint.snippet"),
+		Secrets:       a.secretValues,
+	})
+	return err
 }
 
 // storageKey names a storage so that two configs on the same storage share
@@ -257,22 +267,9 @@ func (a *App) loadExecModes(ctx caddy.Context) error {
 		if !ok {
 			return fmt.Errorf("exec mode %s does not implement execmode.ExecMode", info.ID)
 		}
-		a.execModes[info.ID.Name()] = countingMode{mode}
+		a.execModes[info.ID.Name()] = mode
 	}
 	return nil
-}
-
-// compilations counts exec-mode compilations in this process; it shows on
-// /metrics as caddy_endpoint_compilations_total, and proves that reloads and
-// syncs reuse what did not change.
-var compilations atomic.Uint64
-
-// countingMode counts the compilations of an exec mode.
-type countingMode struct{ execmode.ExecMode }
-
-func (m countingMode) Compile(ep *execmode.Endpoint) (execmode.Program, error) {
-	compilations.Add(1)
-	return m.ExecMode.Compile(ep)
 }
 
 // loadDeclared reads the code and schema files of the declared endpoints.
@@ -376,8 +373,22 @@ func (a *App) Cleanup() error {
 	return nil
 }
 
-// Registry gives the admin API the shared registry.
+// Registry is the shared registry of drafts and revisions.
 func (a *App) Registry() *registry.Registry { return a.state.reg }
+
+// Live is the table this app serves.
+func (a *App) Live() *registry.Table { return a.state.reg.Live() }
+
+// AdminBackend gives the admin API what it calls.
+func (a *App) AdminBackend() *admin.Backend {
+	return &admin.Backend{
+		Registry:  a.state.reg,
+		Pipeline:  a.pipeline,
+		Logs:      a.state.logs,
+		Live:      a.Live,
+		ExecModes: a.execModes,
+	}
+}
 
 // Interface guards
 var (
@@ -385,5 +396,4 @@ var (
 	_ caddy.Provisioner  = (*App)(nil)
 	_ caddy.Validator    = (*App)(nil)
 	_ caddy.CleanerUpper = (*App)(nil)
-	_ admin.Backend      = (*App)(nil)
 )

@@ -5,7 +5,6 @@ package admin
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +17,10 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
+	"github.com/caddy-endpoint/endpoint/openapi"
+	"github.com/caddy-endpoint/endpoint/pipeline"
 	"github.com/caddy-endpoint/endpoint/registry"
-	"github.com/caddy-endpoint/endpoint/snippet"
 )
 
 func init() {
@@ -29,24 +30,29 @@ func init() {
 // MaxPayload is the largest admin request body accepted (413 beyond).
 const MaxPayload = 1 << 20
 
-// Backend is what the `endpoint` app offers the admin API.
-type Backend interface {
-	// Registry is the shared registry of drafts and revisions.
-	Registry() *registry.Registry
-	// LogLines returns the buffered snippet log lines of one endpoint (or
-	// all with name ""), oldest first.
-	LogLines(name string) any
-	// DryRun runs the draft name against the request described by body
-	// (JSON) without touching anything live.
-	DryRun(ctx context.Context, name string, body []byte) (any, error)
-	// OpenAPI describes the live endpoints as an OpenAPI 3.1 document.
-	OpenAPI() any
+// Backend is what the `endpoint` app gives the admin API.
+type Backend struct {
+	// Registry holds the drafts and revisions.
+	Registry *registry.Registry
+	// Pipeline runs drafts as dry runs.
+	Pipeline *pipeline.Pipeline
+	// Logs is the buffer of the programs' log() lines.
+	Logs *pipeline.LogRing
+	// Live returns the table the app serves.
+	Live func() *registry.Table
+	// ExecModes are the app's exec modes by name; those that document
+	// themselves answer /endpoint/help.
+	ExecModes map[string]execmode.ExecMode
+}
+
+// backendApp is the `endpoint` app as the admin API finds it.
+type backendApp interface {
+	AdminBackend() *Backend
 }
 
 // API is the admin API module.
 type API struct {
 	ctx caddy.Context
-	mux *http.ServeMux
 }
 
 // CaddyModule returns the Caddy module information.
@@ -61,10 +67,6 @@ func (API) CaddyModule() caddy.ModuleInfo {
 // (the admin server is provisioned before the apps).
 func (a *API) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
-	a.mux = http.NewServeMux()
-	for pattern, methods := range a.table() {
-		a.mux.Handle(pattern, methods)
-	}
 	return nil
 }
 
@@ -75,90 +77,86 @@ func (a *API) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{{Pattern: "/endpoint/", Handler: caddy.AdminHandlerFunc(a.serve)}}
 }
 
-// handlerFunc answers one admin call.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, b Backend) error
-
-// methods dispatches one path by method, with 405 and Allow otherwise.
-type methods map[string]handlerFunc
-
-func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// reached only through API.serve, which puts the backend in the context
-	b := r.Context().Value(backendKey{}).(Backend)
-	method := r.Method
-	if method == http.MethodHead {
-		method = http.MethodGet
-	}
-	h, ok := m[method]
-	if !ok {
-		allow := make([]string, 0, len(m))
-		if _, ok := m[http.MethodGet]; ok {
-			allow = append(allow, http.MethodHead)
-		}
-		for _, verb := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			if _, ok := m[verb]; ok {
-				allow = append(allow, verb)
-			}
-		}
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		setErr(r, apiErr(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
-		return
-	}
-	setErr(r, h(w, r, b))
-}
-
-type backendKey struct{}
-type errSlotKey struct{}
-
-func setErr(r *http.Request, err error) {
-	if slot, ok := r.Context().Value(errSlotKey{}).(*error); ok {
-		*slot = err
-	}
-}
-
-func (a *API) table() map[string]http.Handler {
-	return map[string]http.Handler{
-		"/endpoint/endpoints": methods{
-			http.MethodGet:  listEndpoints,
-			http.MethodPost: createEndpoint,
-		},
-		"/endpoint/endpoints/{name}": methods{
-			http.MethodGet:    getEndpoint,
-			http.MethodPut:    putEndpoint,
-			http.MethodPatch:  patchEndpoint,
-			http.MethodDelete: deleteEndpoint,
-		},
-		"/endpoint/endpoints/{name}/test": methods{http.MethodPost: testEndpoint},
-		"/endpoint/sync": methods{
-			http.MethodGet:  syncStatus,
-			http.MethodPost: syncNow,
-		},
-		"/endpoint/revisions":          methods{http.MethodGet: listRevisions},
-		"/endpoint/revisions/{n}":      methods{http.MethodGet: getRevision},
-		"/endpoint/revisions/{n}/diff": methods{http.MethodGet: diffRevisions},
-		"/endpoint/rollback":           methods{http.MethodPost: rollback},
-		"/endpoint/help":               methods{http.MethodGet: help},
-		"/endpoint/logs":               methods{http.MethodGet: logs},
-		"/endpoint/openapi.json":       methods{http.MethodGet: openAPI},
-		"/endpoint/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			setErr(r, apiErr(http.StatusNotFound, "no admin route %s", r.URL.Path))
-		}),
-	}
-}
-
 func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 	app, err := a.ctx.AppIfConfigured("endpoint")
 	if err != nil {
 		return apiErr(http.StatusServiceUnavailable, "the endpoint app is not configured")
 	}
-	b, ok := app.(Backend)
+	b, ok := app.(backendApp)
 	if !ok {
 		return apiErr(http.StatusInternalServerError, "the endpoint app does not serve the admin API")
 	}
+	return dispatch(w, r, b.AdminBackend())
+}
+
+// handlerFunc answers one admin call.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, b *Backend) error
+
+// methods are the handlers of one path by method.
+type methods map[string]handlerFunc
+
+// routes are the admin calls by path pattern.
+var routes = map[string]methods{
+	"/endpoint/endpoints": {
+		http.MethodGet:  listEndpoints,
+		http.MethodPost: createEndpoint,
+	},
+	"/endpoint/endpoints/{name}": {
+		http.MethodGet:    getEndpoint,
+		http.MethodPut:    putEndpoint,
+		http.MethodPatch:  patchEndpoint,
+		http.MethodDelete: deleteEndpoint,
+	},
+	"/endpoint/endpoints/{name}/test": {http.MethodPost: testEndpoint},
+	"/endpoint/sync": {
+		http.MethodGet:  syncStatus,
+		http.MethodPost: syncNow,
+	},
+	"/endpoint/revisions":          {http.MethodGet: listRevisions},
+	"/endpoint/revisions/{n}":      {http.MethodGet: getRevision},
+	"/endpoint/revisions/{n}/diff": {http.MethodGet: diffRevisions},
+	"/endpoint/rollback":           {http.MethodPost: rollback},
+	"/endpoint/help":               {http.MethodGet: help},
+	"/endpoint/logs":               {http.MethodGet: logs},
+	"/endpoint/openapi.json":       {http.MethodGet: openAPI},
+}
+
+// dispatch answers one admin call with b: the path picks the handlers,
+// the method one of them (405 with Allow otherwise).
+func dispatch(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	var handlerErr error
-	ctx := context.WithValue(r.Context(), backendKey{}, b)
-	ctx = context.WithValue(ctx, errSlotKey{}, &handlerErr)
-	a.mux.ServeHTTP(w, r.WithContext(ctx))
+	mux := http.NewServeMux()
+	for pattern, ms := range routes {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			handlerErr = ms.serve(w, r, b)
+		})
+	}
+	mux.HandleFunc("/endpoint/", func(w http.ResponseWriter, r *http.Request) {
+		handlerErr = apiErr(http.StatusNotFound, "no admin route %s", r.URL.Path)
+	})
+	mux.ServeHTTP(w, r)
 	return handlerErr
+}
+
+func (m methods) serve(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if h, ok := m[method]; ok {
+		return h(w, r, b)
+	}
+	allow := make([]string, 0, len(m)+1)
+	if _, ok := m[http.MethodGet]; ok {
+		allow = append(allow, http.MethodHead)
+	}
+	for _, verb := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if _, ok := m[verb]; ok {
+			allow = append(allow, verb)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	return apiErr(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 }
 
 // apiErr is a caddy.APIError with a formatted message.
@@ -186,21 +184,11 @@ func registryErr(w http.ResponseWriter, err error) error {
 	if len(re.Details) == 0 {
 		return caddy.APIError{HTTPStatus: status, Err: re, Message: re.Message}
 	}
-	writeJSON(w, status, struct {
+	pipeline.WriteJSON(w, status, struct {
 		Error   string            `json:"error"`
 		Details []registry.Detail `json:"details"`
 	}{re.Message, re.Details})
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the answer failed"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
 }
 
 // readJSON reads a write's body: it must be JSON (the CSRF barrier Caddy's
@@ -225,7 +213,7 @@ func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
 	return body, nil
 }
 
-func listEndpoints(w http.ResponseWriter, r *http.Request, b Backend) error {
+func listEndpoints(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	q := r.URL.Query()
 	var f registry.Filter
 	if q.Has("route_group") {
@@ -240,46 +228,46 @@ func listEndpoints(w http.ResponseWriter, r *http.Request, b Backend) error {
 		}
 		f.Active = &active
 	}
-	recs := b.Registry().List(f)
+	recs := b.Registry.List(f)
 	if recs == nil {
 		recs = []registry.Record{}
 	}
-	writeJSON(w, http.StatusOK, recs)
+	pipeline.WriteJSON(w, http.StatusOK, recs)
 	return nil
 }
 
-func createEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+func createEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	body, err := readJSON(r)
 	if err != nil {
 		return err
 	}
-	rec, err := b.Registry().Create(r.Context(), body)
+	rec, err := b.Registry.Create(r.Context(), body)
 	if err != nil {
 		return registryErr(w, err)
 	}
 	logAdmin("create", sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	w.Header().Set("Location", "/endpoint/endpoints/"+rec.Name)
-	writeJSON(w, http.StatusCreated, rec)
+	pipeline.WriteJSON(w, http.StatusCreated, rec)
 	return nil
 }
 
-func getEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
-	rec, err := b.Registry().Get(r.PathValue("name"))
+func getEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	rec, err := b.Registry.Get(r.PathValue("name"))
 	if err != nil {
 		return registryErr(w, err)
 	}
 	w.Header().Set("ETag", registry.ETag(rec))
-	writeJSON(w, http.StatusOK, rec)
+	pipeline.WriteJSON(w, http.StatusOK, rec)
 	return nil
 }
 
-func putEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+func putEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	body, err := readJSON(r)
 	if err != nil {
 		return err
 	}
-	rec, created, err := b.Registry().Put(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	rec, created, err := b.Registry.Put(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
 	if err != nil {
 		return registryErr(w, err)
 	}
@@ -289,27 +277,27 @@ func putEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
 	}
 	logAdmin(action, sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
-	writeJSON(w, status, rec)
+	pipeline.WriteJSON(w, status, rec)
 	return nil
 }
 
-func patchEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+func patchEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	body, err := readJSON(r, "application/merge-patch+json")
 	if err != nil {
 		return err
 	}
-	rec, err := b.Registry().Patch(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	rec, err := b.Registry.Patch(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
 	if err != nil {
 		return registryErr(w, err)
 	}
 	logAdmin("patch", sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
-	writeJSON(w, http.StatusOK, rec)
+	pipeline.WriteJSON(w, http.StatusOK, rec)
 	return nil
 }
 
-func deleteEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
-	if err := b.Registry().Delete(r.Context(), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
+func deleteEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	if err := b.Registry.Delete(r.Context(), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
 		return registryErr(w, err)
 	}
 	logAdmin("delete", sourceOf(r), zap.String("name", r.PathValue("name")))
@@ -317,21 +305,31 @@ func deleteEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
 	return nil
 }
 
-func testEndpoint(w http.ResponseWriter, r *http.Request, b Backend) error {
+func testEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	body, err := readJSON(r)
 	if err != nil {
 		return err
 	}
-	out, err := b.DryRun(r.Context(), r.PathValue("name"), body)
+	var req pipeline.DryRunRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return apiErr(http.StatusBadRequest, "decoding the test request: %v", err)
+	}
+	entry, err := b.Registry.CompileDraft(r.PathValue("name"))
 	if err != nil {
 		return registryErr(w, err)
 	}
-	writeJSON(w, http.StatusOK, out)
+	out, err := b.Pipeline.DryRun(r.Context(), entry, req)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	pipeline.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
-func syncStatus(w http.ResponseWriter, r *http.Request, b Backend) error {
-	writeJSON(w, http.StatusOK, b.Registry().Status())
+func syncStatus(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	pipeline.WriteJSON(w, http.StatusOK, b.Registry.Status())
 	return nil
 }
 
@@ -352,7 +350,7 @@ func decodeStrict(body []byte, what string, v any) error {
 	return nil
 }
 
-func syncNow(w http.ResponseWriter, r *http.Request, b Backend) error {
+func syncNow(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	var req struct {
 		Only    []string `json:"only"`
 		Message string   `json:"message"`
@@ -365,7 +363,7 @@ func syncNow(w http.ResponseWriter, r *http.Request, b Backend) error {
 		return err
 	}
 	src := sourceOf(r)
-	res, err := b.Registry().Sync(r.Context(), registry.SyncOptions{
+	res, err := b.Registry.Sync(r.Context(), registry.SyncOptions{
 		Only:   req.Only,
 		Origin: registry.Origin{Message: req.Message, Source: src},
 	})
@@ -374,7 +372,7 @@ func syncNow(w http.ResponseWriter, r *http.Request, b Backend) error {
 	}
 	logAdmin("sync", src, zap.Strings("only", req.Only), zap.Int64("revision", res.Revision),
 		zap.Strings("added", res.Added), zap.Strings("changed", res.Changed), zap.Strings("removed", res.Removed))
-	writeJSON(w, http.StatusOK, res)
+	pipeline.WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -386,20 +384,20 @@ func revisionParam(s, what string) (int64, error) {
 	return n, nil
 }
 
-func getRevision(w http.ResponseWriter, r *http.Request, b Backend) error {
+func getRevision(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	n, err := revisionParam(r.PathValue("n"), "the revision")
 	if err != nil {
 		return err
 	}
-	d, err := b.Registry().Revision(r.Context(), n)
+	d, err := b.Registry.Revision(r.Context(), n)
 	if err != nil {
 		return registryErr(w, err)
 	}
-	writeJSON(w, http.StatusOK, d)
+	pipeline.WriteJSON(w, http.StatusOK, d)
 	return nil
 }
 
-func diffRevisions(w http.ResponseWriter, r *http.Request, b Backend) error {
+func diffRevisions(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	n, err := revisionParam(r.PathValue("n"), "the revision")
 	if err != nil {
 		return err
@@ -410,24 +408,24 @@ func diffRevisions(w http.ResponseWriter, r *http.Request, b Backend) error {
 			return err
 		}
 	}
-	d, err := b.Registry().Diff(r.Context(), n, to)
+	d, err := b.Registry.Diff(r.Context(), n, to)
 	if err != nil {
 		return registryErr(w, err)
 	}
-	writeJSON(w, http.StatusOK, d)
+	pipeline.WriteJSON(w, http.StatusOK, d)
 	return nil
 }
 
-func listRevisions(w http.ResponseWriter, r *http.Request, b Backend) error {
-	revs := b.Registry().Revisions()
+func listRevisions(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	revs := b.Registry.Revisions()
 	if revs == nil {
 		revs = []registry.RevisionInfo{}
 	}
-	writeJSON(w, http.StatusOK, revs)
+	pipeline.WriteJSON(w, http.StatusOK, revs)
 	return nil
 }
 
-func rollback(w http.ResponseWriter, r *http.Request, b Backend) error {
+func rollback(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	body, err := readJSON(r)
 	if err != nil {
 		return err
@@ -443,28 +441,36 @@ func rollback(w http.ResponseWriter, r *http.Request, b Backend) error {
 		return apiErr(http.StatusBadRequest, "revision must be a positive integer")
 	}
 	src := sourceOf(r)
-	res, err := b.Registry().Rollback(r.Context(), req.Revision, registry.Origin{Message: req.Message, Source: src})
+	res, err := b.Registry.Rollback(r.Context(), req.Revision, registry.Origin{Message: req.Message, Source: src})
 	if err != nil {
 		return registryErr(w, err)
 	}
 	logAdmin("rollback", src, zap.Int64("to_revision", req.Revision), zap.Int64("revision", res.Revision),
 		zap.Strings("added", res.Added), zap.Strings("changed", res.Changed), zap.Strings("removed", res.Removed))
-	writeJSON(w, http.StatusOK, res)
+	pipeline.WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 
-func help(w http.ResponseWriter, r *http.Request, b Backend) error {
-	writeJSON(w, http.StatusOK, snippet.Help())
+func help(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	name := r.URL.Query().Get("exec_mode")
+	if name == "" {
+		name = "code"
+	}
+	doc, ok := b.ExecModes[name].(execmode.Documenter)
+	if !ok {
+		return apiErr(http.StatusNotFound, "exec mode %q has no help", name)
+	}
+	pipeline.WriteJSON(w, http.StatusOK, doc.Help())
 	return nil
 }
 
-func logs(w http.ResponseWriter, r *http.Request, b Backend) error {
-	writeJSON(w, http.StatusOK, b.LogLines(r.URL.Query().Get("endpoint")))
+func logs(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	pipeline.WriteJSON(w, http.StatusOK, b.Logs.Lines(r.URL.Query().Get("endpoint")))
 	return nil
 }
 
-func openAPI(w http.ResponseWriter, r *http.Request, b Backend) error {
-	writeJSON(w, http.StatusOK, b.OpenAPI())
+func openAPI(w http.ResponseWriter, r *http.Request, b *Backend) error {
+	pipeline.WriteJSON(w, http.StatusOK, openapi.Document(b.Live()))
 	return nil
 }
 

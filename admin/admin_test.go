@@ -10,10 +10,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/certmagic"
 
+	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/execmode"
+	"github.com/caddy-endpoint/endpoint/pipeline"
 	"github.com/caddy-endpoint/endpoint/registry"
+	"github.com/caddy-endpoint/endpoint/schema"
+	"github.com/caddy-endpoint/endpoint/snippet"
 )
 
 // statusOf returns the status of an error the admin handlers return; 0
@@ -159,43 +166,34 @@ func TestReadJSON(t *testing.T) {
 	}
 }
 
-// fakeBackend answers the calls that do not need a registry.
-type fakeBackend struct {
-	logsFor  []string
-	dryName  string
-	dryBody  string
-	dryErr   error
-	dryAns   any
-	registry *registry.Registry
-}
-
-func (f *fakeBackend) Registry() *registry.Registry { return f.registry }
-func (f *fakeBackend) LogLines(name string) any {
-	f.logsFor = append(f.logsFor, name)
-	return []string{"line of " + name}
-}
-func (f *fakeBackend) DryRun(ctx context.Context, name string, body []byte) (any, error) {
-	f.dryName, f.dryBody = name, string(body)
-	return f.dryAns, f.dryErr
-}
-func (f *fakeBackend) OpenAPI() any { return map[string]string{"openapi": "3.1.0"} }
-
-// dispatch runs a request through the module's route table the way
-// API.serve does once it has found the app, and returns the recorder and
-// the handler's error.
-func dispatch(t *testing.T, b Backend, r *http.Request) (*httptest.ResponseRecorder, error) {
+// newBackend is a real backend over a scratch storage, holding one draft
+// "orders" and one log line of it.
+func newBackend(t *testing.T) *Backend {
 	t.Helper()
-	a := &API{}
-	a.mux = http.NewServeMux()
-	for pattern, h := range a.table() {
-		a.mux.Handle(pattern, h)
+	storage := &certmagic.FileStorage{Path: t.TempDir()}
+	modes := map[string]execmode.ExecMode{"code": snippet.CodeMode{}}
+	reg, err := registry.New(context.Background(), registry.Options{
+		Storage: storage, Prefix: "endpoint", ExecModes: modes, CompileSchema: schema.Compile,
+		UserExists: func(string) bool { return false },
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var handlerErr error
-	ctx := context.WithValue(r.Context(), backendKey{}, b)
-	ctx = context.WithValue(ctx, errSlotKey{}, &handlerErr)
-	w := httptest.NewRecorder()
-	a.mux.ServeHTTP(w, r.WithContext(ctx))
-	return w, handlerErr
+	if _, err := reg.Create(context.Background(), []byte(`{"name": "orders", "route": "/orders", "code_snippet": "result = {\"payload\": 1}"}`)); err != nil {
+		t.Fatal(err)
+	}
+	service, err := env.New(env.Config{Storage: storage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(service.Close)
+	logs := pipeline.NewLogRing(8)
+	logs.Add(pipeline.LogLine{Endpoint: "orders", Message: "line of orders"})
+	p, err := pipeline.New(pipeline.Config{MaxBodySize: 1 << 20, MaxSteps: 1e6, Timeout: time.Second, Env: service, Logs: logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Backend{Registry: reg, Pipeline: p, Logs: logs, Live: reg.Live, ExecModes: modes}
 }
 
 func TestRoutes(t *testing.T) {
@@ -207,21 +205,15 @@ func TestRoutes(t *testing.T) {
 	tests := []struct {
 		name       string
 		req        *http.Request
-		backend    *fakeBackend
 		wantStatus int    // from the returned error, or the recorder when nil
 		wantAllow  string // "" means absent
 		wantBody   string // substring of the written body
-		check      func(t *testing.T, b *fakeBackend)
 	}{
 		{name: "help", req: httptest.NewRequest("GET", "/endpoint/help", nil), wantStatus: 200, wantBody: "{"},
 		{name: "openapi", req: httptest.NewRequest("GET", "/endpoint/openapi.json", nil), wantStatus: 200, wantBody: `"openapi":"3.1.0"`},
-		{name: "logs all", req: httptest.NewRequest("GET", "/endpoint/logs", nil), wantStatus: 200, wantBody: `["line of "]`,
-			check: func(t *testing.T, b *fakeBackend) {
-				if len(b.logsFor) != 1 || b.logsFor[0] != "" {
-					t.Errorf("LogLines calls %q", b.logsFor)
-				}
-			}},
-		{name: "logs filtered", req: httptest.NewRequest("GET", "/endpoint/logs?endpoint=orders", nil), wantStatus: 200, wantBody: `["line of orders"]`},
+		{name: "help of an exec mode without any", req: httptest.NewRequest("GET", "/endpoint/help?exec_mode=echo", nil), wantStatus: 404},
+		{name: "logs all", req: httptest.NewRequest("GET", "/endpoint/logs", nil), wantStatus: 200, wantBody: `"message":"line of orders"`},
+		{name: "logs filtered", req: httptest.NewRequest("GET", "/endpoint/logs?endpoint=other", nil), wantStatus: 200, wantBody: `[]`},
 		{name: "HEAD is served as GET", req: httptest.NewRequest("HEAD", "/endpoint/help", nil), wantStatus: 200},
 		{name: "unknown admin path", req: httptest.NewRequest("GET", "/endpoint/nope", nil), wantStatus: 404},
 		{name: "405 on logs", req: httptest.NewRequest("POST", "/endpoint/logs", nil), wantStatus: 405, wantAllow: "HEAD, GET"},
@@ -232,17 +224,10 @@ func TestRoutes(t *testing.T) {
 		{name: "405 on test", req: httptest.NewRequest("GET", "/endpoint/endpoints/x/test", nil), wantStatus: 405, wantAllow: "POST"},
 		{name: "test needs JSON", req: httptest.NewRequest("POST", "/endpoint/endpoints/x/test", strings.NewReader(`{}`)), wantStatus: 415},
 		{name: "test runs the dry run", req: jsonReq("POST", "/endpoint/endpoints/orders/test", `{"method":"GET"}`),
-			backend: &fakeBackend{dryAns: map[string]int{"status": 200}}, wantStatus: 200, wantBody: `{"status":200}`,
-			check: func(t *testing.T, b *fakeBackend) {
-				if b.dryName != "orders" || b.dryBody != `{"method":"GET"}` {
-					t.Errorf("DryRun(%q, %q)", b.dryName, b.dryBody)
-				}
-			}},
-		{name: "test of an unknown draft", req: jsonReq("POST", "/endpoint/endpoints/x/test", `{}`),
-			backend: &fakeBackend{dryErr: &registry.Error{Kind: registry.KindNotFound, Message: "no endpoint x"}}, wantStatus: 404},
-		{name: "test with details", req: jsonReq("POST", "/endpoint/endpoints/x/test", `{}`),
-			backend:    &fakeBackend{dryErr: &registry.Error{Kind: registry.KindInvalid, Message: "bad draft", Details: []registry.Detail{{Field: "route", Message: "bad"}}}},
-			wantStatus: 400, wantBody: `"details":[{"field":"route","message":"bad"}]`},
+			wantStatus: 200, wantBody: `"status":401`},
+		{name: "test of an unknown draft", req: jsonReq("POST", "/endpoint/endpoints/x/test", `{}`), wantStatus: 404},
+		{name: "test with a bad method", req: jsonReq("POST", "/endpoint/endpoints/orders/test", `{"method":"TRACE"}`), wantStatus: 400},
+		{name: "test with an unknown field", req: jsonReq("POST", "/endpoint/endpoints/orders/test", `{"verb":"GET"}`), wantStatus: 400},
 		{name: "rollback needs JSON", req: httptest.NewRequest("POST", "/endpoint/rollback", strings.NewReader(`{"revision":1}`)), wantStatus: 415},
 		{name: "rollback unknown field", req: jsonReq("POST", "/endpoint/rollback", `{"rev":1}`), wantStatus: 400},
 		{name: "rollback revision 0", req: jsonReq("POST", "/endpoint/rollback", `{"revision":0}`), wantStatus: 400},
@@ -254,11 +239,8 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := tt.backend
-			if b == nil {
-				b = &fakeBackend{}
-			}
-			w, err := dispatch(t, b, tt.req)
+			w := httptest.NewRecorder()
+			err := dispatch(w, tt.req, newBackend(t))
 			status := statusOf(t, err)
 			if err == nil {
 				status = w.Code
@@ -271,9 +253,6 @@ func TestRoutes(t *testing.T) {
 			}
 			if tt.wantBody != "" && !strings.Contains(w.Body.String(), tt.wantBody) {
 				t.Errorf("body %s, want it to contain %s", w.Body.String(), tt.wantBody)
-			}
-			if tt.check != nil {
-				tt.check(t, b)
 			}
 		})
 	}

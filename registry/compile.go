@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"go.uber.org/zap"
 
@@ -30,6 +31,13 @@ type config struct {
 	keepRevisions int
 	runExamples   ExampleRunner
 }
+
+// compilations counts exec-mode compilations in this process.
+var compilations atomic.Uint64
+
+// Compilations returns how many times an exec mode compiled a record in
+// this process: it shows that reloads and syncs reuse what did not change.
+func Compilations() uint64 { return compilations.Load() }
 
 // cache keeps compiled programs and schemas by content hash, so that a
 // config reload or a sync does not recompile what did not change.
@@ -131,6 +139,7 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 		prog = c.programs[k]
 		c.mu.Unlock()
 		if prog == nil {
+			compilations.Add(1)
 			p, err := mode.Compile(view)
 			var fe *execmode.FieldError
 			switch {

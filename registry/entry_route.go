@@ -1,7 +1,7 @@
 package registry
 
 // Match matches path against the route of this one entry, as the dry run
-// of a draft needs: it returns the route (with its Allow value) and the
+// of a draft needs: it returns the route (with its methods) and the
 // path parameters.
 func (e *Entry) Match(path string) (*Route, map[string]string, bool) {
 	return newMatcher([]*Entry{e}).Match(path)

@@ -194,9 +194,6 @@ type Route struct {
 	// Methods holds the entry serving each request method (GET, POST, PUT,
 	// DELETE).
 	Methods map[string]*Entry
-	// Allow is the value of an Allow header for the route: its methods,
-	// HEAD when GET is there and OPTIONS when an entry has cors_origins.
-	Allow string
 	// CORS is true when an entry of the route has cors_origins.
 	CORS bool
 
@@ -240,7 +237,6 @@ func newMatcher(entries []*Entry) *Matcher {
 		rt.Methods[e.Record.RequestMethod] = e
 	}
 	for _, rt := range order {
-		rt.Allow = allowHeader(rt.Methods)
 		for _, e := range rt.Methods {
 			rt.CORS = rt.CORS || e.CORS
 		}
@@ -252,24 +248,16 @@ func newMatcher(entries []*Entry) *Matcher {
 	return m
 }
 
-func allowHeader(ms map[string]*Entry) string {
-	var parts []string
-	cors := false
-	for _, meth := range methods {
-		e, ok := ms[meth]
-		if !ok {
-			continue
+// ServedMethods returns the methods the route serves, in the order of
+// the method list records choose from.
+func (rt *Route) ServedMethods() []string {
+	out := make([]string, 0, len(rt.Methods))
+	for _, m := range methods {
+		if _, ok := rt.Methods[m]; ok {
+			out = append(out, m)
 		}
-		parts = append(parts, meth)
-		if meth == "GET" {
-			parts = append(parts, "HEAD")
-		}
-		cors = cors || e.CORS
 	}
-	if cors {
-		parts = append(parts, "OPTIONS")
-	}
-	return strings.Join(parts, ", ")
+	return out
 }
 
 func (n *node) insert(rt *Route) {

@@ -1,4 +1,4 @@
-package endpoint
+package pipeline
 
 import (
 	"strconv"
@@ -6,10 +6,12 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-endpoint/endpoint/registry"
 )
 
-// metrics are the per-endpoint series on Caddy's admin /metrics.
-type metrics struct {
+// Metrics are the per-endpoint series on Caddy's admin /metrics.
+type Metrics struct {
 	requests   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
 	steps      *prometheus.HistogramVec
@@ -32,7 +34,7 @@ type endpointMetrics struct {
 }
 
 // of returns the series of the endpoint name.
-func (m *metrics) of(name string) *endpointMetrics {
+func (m *Metrics) of(name string) *endpointMetrics {
 	if em, ok := m.byEndpoint.Load(name); ok {
 		return em.(*endpointMetrics)
 	}
@@ -61,9 +63,9 @@ func (em *endpointMetrics) requests(code int) prometheus.Counter {
 	return c
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	const ns, sub = "caddy", "endpoint"
-	m := &metrics{
+	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "Requests served by endpoint and status class.",
@@ -90,7 +92,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	compiled := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: ns, Subsystem: sub, Name: "compilations_total",
 		Help: "Code compilations by exec modes in this process (writes, syncs and reloads of changed records).",
-	}, func() float64 { return float64(compilations.Load()) })
+	}, func() float64 { return float64(registry.Compilations()) })
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections, compiled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package endpoint
+package pipeline
 
 import (
 	"crypto/hmac"
@@ -25,6 +25,19 @@ import (
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
+// User is a configured identity.
+type User struct {
+	// Password is the user's HTTP Basic password as `caddy hash-password`
+	// prints it: an argon2id or bcrypt hash, optionally base64-encoded.
+	Password string `json:"password,omitempty"`
+	// TokenHash is "sha256:<hex>" of the user's Bearer token.
+	TokenHash string `json:"token_hash,omitempty"`
+	// Roles the user holds, checked against a record's allowed_roles.
+	Roles []string `json:"roles,omitempty"`
+	// Grants are what snippets running as this user may reach.
+	Grants *env.Grants `json:"grants,omitempty"`
+}
+
 // authUser is a configured user prepared for the request path.
 type authUser struct {
 	name     string
@@ -34,7 +47,7 @@ type authUser struct {
 	grants   *env.Grants
 }
 
-// authenticator checks the credentials of SPEC §5.3 against the users.
+// authenticator checks a request's credentials against the users.
 type authenticator struct {
 	users map[string]*authUser
 	// tokens lists the users that have a token, scanned in constant time.
@@ -251,8 +264,24 @@ func (a *authenticator) fromRequest(r *http.Request, bearerOnly bool) (*authUser
 	return nil, authNone
 }
 
-// authenticate applies SPEC §5.3; a non-zero status is the answer.
-func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, int, string) {
+// authenticate is the auth rule: a record that is not public needs a
+// caller, authenticated by an earlier Caddy handler, HTTP Basic or a
+// Bearer token (bearer records: the token only), holding one of its
+// allowed_roles. No identity or a bad one is 401, a missing role 403.
+func (p *Pipeline) authenticate(c *call) int {
+	caller, status, msg := p.callerOf(c.r, c.entry)
+	if status != 0 {
+		if status == http.StatusUnauthorized {
+			challenge(c.w.Header(), c.entry.Record.AuthType)
+		}
+		return writeError(c.w, status, msg)
+	}
+	c.caller = caller
+	return 0
+}
+
+// callerOf finds the caller of r; a non-zero status is the answer.
+func (p *Pipeline) callerOf(r *http.Request, entry *registry.Entry) (*authUser, int, string) {
 	rec := entry.Record
 	if rec.AuthType == registry.AuthPublic {
 		return nil, 0, ""
@@ -261,7 +290,7 @@ func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, i
 	if rec.AuthType != registry.AuthBearer {
 		if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 			if id, _ := repl.GetString("http.auth.user.id"); id != "" {
-				caller = a.auth.users[id]
+				caller = p.auth.users[id]
 				if caller == nil {
 					caller = &authUser{name: id, identity: execmode.Identity{Name: id}}
 				}
@@ -269,7 +298,7 @@ func (a *App) authenticate(r *http.Request, entry *registry.Entry) (*authUser, i
 		}
 	}
 	if caller == nil {
-		u, res := a.auth.fromRequest(r, rec.AuthType == registry.AuthBearer)
+		u, res := p.auth.fromRequest(r, rec.AuthType == registry.AuthBearer)
 		switch res {
 		case authNone:
 			return nil, http.StatusUnauthorized, "authentication required"

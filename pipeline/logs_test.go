@@ -1,4 +1,4 @@
-package endpoint
+package pipeline
 
 import (
 	"fmt"
@@ -38,9 +38,9 @@ func TestLogRing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newLogRing(tt.size)
+			r := NewLogRing(tt.size)
 			for _, l := range tt.add {
-				r.add(l)
+				r.Add(l)
 			}
 			got := r.Lines(tt.filter)
 			if got == nil {
@@ -59,8 +59,8 @@ func TestLogRing(t *testing.T) {
 }
 
 func TestLogRingLinesIsACopy(t *testing.T) {
-	r := newLogRing(2)
-	r.add(line("a", 1))
+	r := NewLogRing(2)
+	r.Add(line("a", 1))
 	got := r.Lines("")
 	got[0].Message = "changed"
 	if r.Lines("")[0].Message != "m1" {
@@ -69,22 +69,22 @@ func TestLogRingLinesIsACopy(t *testing.T) {
 }
 
 func TestLogRingBounded(t *testing.T) {
-	r := newLogRing(logRingSize)
-	for i := 0; i < 3*logRingSize+7; i++ {
-		r.add(line("a", i))
+	r := NewLogRing(LogRingSize)
+	for i := 0; i < 3*LogRingSize+7; i++ {
+		r.Add(line("a", i))
 	}
 	got := r.Lines("")
-	if len(got) != logRingSize {
-		t.Fatalf("got %d lines, want %d", len(got), logRingSize)
+	if len(got) != LogRingSize {
+		t.Fatalf("got %d lines, want %d", len(got), LogRingSize)
 	}
-	if first, last := got[0].Message, got[len(got)-1].Message; first != fmt.Sprintf("m%d", 2*logRingSize+7) || last != fmt.Sprintf("m%d", 3*logRingSize+6) {
+	if first, last := got[0].Message, got[len(got)-1].Message; first != fmt.Sprintf("m%d", 2*LogRingSize+7) || last != fmt.Sprintf("m%d", 3*LogRingSize+6) {
 		t.Errorf("first %s last %s: want the most recent lines, oldest first", first, last)
 	}
 }
 
 func TestLogRingConcurrent(t *testing.T) {
 	const writers, each, size = 8, 200, 64
-	r := newLogRing(size)
+	r := NewLogRing(size)
 	var wg sync.WaitGroup
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
@@ -92,7 +92,7 @@ func TestLogRingConcurrent(t *testing.T) {
 			defer wg.Done()
 			name := fmt.Sprintf("e%d", w)
 			for i := 0; i < each; i++ {
-				r.add(line(name, i))
+				r.Add(line(name, i))
 				if i%50 == 0 {
 					_ = r.Lines(name)
 				}

@@ -1,4 +1,4 @@
-package endpoint
+package pipeline
 
 import (
 	"crypto/rand"

@@ -1,12 +1,12 @@
-package endpoint
+package pipeline
 
 import (
 	"sync"
 	"time"
 )
 
-// logRingSize bounds the admin log buffer (GET /endpoint/logs).
-const logRingSize = 1000
+// LogRingSize bounds the admin log buffer (GET /endpoint/logs).
+const LogRingSize = 1000
 
 // LogLine is one log() call of a snippet, as GET /endpoint/logs shows it.
 type LogLine struct {
@@ -17,17 +17,17 @@ type LogLine struct {
 	Message  string    `json:"message"`
 }
 
-// logRing keeps the most recent snippet log lines.
-type logRing struct {
+// LogRing keeps the most recent snippet log lines.
+type LogRing struct {
 	mu    sync.Mutex
 	lines []LogLine
 	next  int
 	full  bool
 }
 
-func newLogRing(size int) *logRing { return &logRing{lines: make([]LogLine, size)} }
+func NewLogRing(size int) *LogRing { return &LogRing{lines: make([]LogLine, size)} }
 
-func (l *logRing) add(line LogLine) {
+func (l *LogRing) Add(line LogLine) {
 	l.mu.Lock()
 	l.lines[l.next] = line
 	l.next++
@@ -39,7 +39,7 @@ func (l *logRing) add(line LogLine) {
 
 // Lines returns the buffered lines, oldest first, for one endpoint or
 // (name "") all of them.
-func (l *logRing) Lines(name string) []LogLine {
+func (l *LogRing) Lines(name string) []LogLine {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]LogLine, 0, len(l.lines))

@@ -1,4 +1,5 @@
-package endpoint
+// Package openapi describes a live table as an OpenAPI 3.1 document.
+package openapi
 
 import (
 	"strconv"
@@ -8,11 +9,11 @@ import (
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
-// OpenAPI describes the live endpoints as an OpenAPI 3.1 document: paths,
-// methods, path parameters, body schemas and auth.
-func (a *App) OpenAPI() any {
+// Document describes the endpoints of t as an OpenAPI 3.1 document:
+// paths, methods, path parameters, body schemas and auth.
+func Document(t *registry.Table) map[string]any {
 	paths := map[string]map[string]any{}
-	for _, e := range a.state.reg.Published() {
+	for _, e := range t.Entries() {
 		rec := e.Record
 		// OpenAPI has no "rest of the path" parameter: {rest...} is {rest}
 		path := strings.ReplaceAll(rec.Route, "...}", "}")
@@ -68,7 +69,7 @@ func (a *App) OpenAPI() any {
 		"openapi": "3.1.0",
 		"info": map[string]any{
 			"title":   "caddy-endpoint live endpoints",
-			"version": revisionLabel(a.state.reg.Live().Revision()),
+			"version": revisionLabel(t.Revision()),
 		},
 		"paths": paths,
 		"components": map[string]any{

@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddy-endpoint/endpoint/schema"
+)
+
+// contentType is the content type rule: when the record names a media
+// type, the request's must equal it (case-insensitive, parameters
+// ignored), else 415.
+func contentType(c *call) int {
+	want := c.entry.ContentType
+	if want == "" {
+		return 0
+	}
+	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if err != nil || mt != want {
+		return writeError(c.w, http.StatusUnsupportedMediaType, "unsupported media type: this endpoint accepts "+c.entry.Record.RequestContentType)
+	}
+	return 0
+}
+
+// size is the size rule: the body is read, up to max_body_size (413
+// beyond).
+func (p *Pipeline) size(c *call) int {
+	body, err := readBody(c.r, p.cfg.MaxBodySize)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return writeError(c.w, http.StatusRequestEntityTooLarge, "request body larger than "+strconv.FormatInt(p.cfg.MaxBodySize, 10)+" bytes")
+		}
+		return writeError(c.w, http.StatusBadRequest, "reading the request body failed")
+	}
+	c.body = body
+	return 0
+}
+
+// schemaCheck is the schema rule: a record with a schema gets its body
+// validated, 400 with one detail a violation otherwise.
+func schemaCheck(c *call) int {
+	if c.entry.Schema == nil {
+		return 0
+	}
+	parsed, violations := c.entry.Schema.Validate(c.body)
+	if len(violations) > 0 {
+		c.sink.Rejected(c.entry.Record.Name)
+		return WriteJSON(c.w, http.StatusBadRequest, struct {
+			Detail []schema.Violation `json:"detail"`
+		}{violations})
+	}
+	c.parsed = parsed
+	c.hasJSON = parsed != nil || strings.EqualFold(c.entry.Record.RequestContentType, "application/json")
+	return 0
+}
+
+// presizeLimit is the largest body read into a buffer sized from
+// Content-Length before it arrives; larger ones grow as they come, so a
+// slow client cannot make the server hold max_body_size for nothing.
+const presizeLimit = 64 << 10
+
+// readBody reads at most limit bytes; more is a *http.MaxBytesError.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return nil, nil
+	}
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	if r.ContentLength > 0 && r.ContentLength <= presizeLimit {
+		// the server stops the body at Content-Length: read it in one piece
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+}

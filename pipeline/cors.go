@@ -1,0 +1,49 @@
+package pipeline
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+// preflight answers a CORS preflight; false when the route has no CORS
+// for origin.
+func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, origin string) bool {
+	var methods []string
+	var allowed *registry.Entry
+	for m, e := range route.Methods {
+		if e.AllowsOrigin(origin) {
+			allowed = e
+			methods = append(methods, m)
+		}
+	}
+	if allowed == nil {
+		return false
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	corsHeaders(h, allowed, origin)
+	sort.Strings(methods)
+	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
+	if reqHeaders := r.Header.Get("Access-Control-Request-Headers"); reqHeaders != "" {
+		h.Set("Access-Control-Allow-Headers", reqHeaders)
+	}
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// corsHeaders adds the CORS answer for an allowed origin. An origin listed
+// by name gets itself back and may send credentials; "*" lets any origin
+// read the answer but never with the browser's credentials (cookies,
+// cached Basic auth), so a logged-in user's answers stay private.
+func corsHeaders(h http.Header, e *registry.Entry, origin string) {
+	if e.AllowsNamedOrigin(origin) {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", "*")
+}

@@ -1,0 +1,126 @@
+// Package pipeline serves a request to an endpoint through its rules, in
+// this order: route, method, auth, content type, size, schema, exec. The
+// first rule that fails answers. A live request and a dry run take the
+// same rules; they differ only by their Sink.
+package pipeline
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/registry"
+)
+
+// Config is what a pipeline serves with: the limits, users and outside
+// world of one app config.
+type Config struct {
+	// MaxBodySize is the largest request body in bytes (413 beyond).
+	MaxBodySize int64
+	// MaxSteps is the step budget of one run.
+	MaxSteps uint64
+	// Timeout is the time limit of one run.
+	Timeout time.Duration
+	// Users are the configured identities by name.
+	Users map[string]*User
+	// Env is the outside world programs reach under their user's grants.
+	Env *env.Service
+	// Logs is the admin buffer of log() lines; default a buffer of its own.
+	Logs *LogRing
+	// Metrics are the per-endpoint series; default series registered
+	// nowhere.
+	Metrics *Metrics
+	// Logger receives failed runs; SnippetLogger the programs' log() lines.
+	Logger, SnippetLogger *zap.Logger
+	// Secrets are values kept out of failure logs.
+	Secrets []string
+}
+
+// Pipeline applies the request rules of one app config.
+type Pipeline struct {
+	cfg  Config
+	auth *authenticator
+	live *liveSink
+}
+
+// New prepares the rules of cfg; it fails on an invalid user.
+func New(cfg Config) (*Pipeline, error) {
+	auth, err := newAuthenticator(cfg.Users)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Logs == nil {
+		cfg.Logs = NewLogRing(LogRingSize)
+	}
+	if cfg.Metrics == nil {
+		if cfg.Metrics, err = NewMetrics(prometheus.NewRegistry()); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.SnippetLogger == nil {
+		cfg.SnippetLogger = zap.NewNop()
+	}
+	p := &Pipeline{cfg: cfg, auth: auth}
+	p.live = &liveSink{p: p}
+	return p, nil
+}
+
+// call is one request on its way through the rules.
+type call struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	route    *registry.Route
+	params   map[string]string
+	revision int64
+	sink     Sink
+
+	entry  *registry.Entry
+	caller *authUser
+	body   []byte
+	// parsed is the body as the schema validator parsed it.
+	parsed  any
+	hasJSON bool
+}
+
+// Serve answers r from the routes of m, a live table's matcher. It
+// returns false, having written nothing, when no route matches and
+// passThru is set: the next handler answers then.
+func (p *Pipeline) Serve(w http.ResponseWriter, r *http.Request, m *registry.Matcher, revision int64, passThru bool) bool {
+	route, params, ok := routeOf(r, m)
+	if !ok {
+		if passThru {
+			return false
+		}
+		writeError(w, http.StatusNotFound, "not found")
+		return true
+	}
+	p.serve(&call{w: w, r: r, route: route, params: params, revision: revision, sink: p.live})
+	return true
+}
+
+// serve runs every rule after the route; the first that answers ends it.
+func (p *Pipeline) serve(c *call) {
+	start := time.Now()
+	if p.method(c) {
+		return
+	}
+	status := p.answer(c)
+	c.sink.Served(c.entry.Record.Name, status, time.Since(start))
+}
+
+// answer runs auth, content type, size, schema and exec, and returns the
+// status it answered with.
+func (p *Pipeline) answer(c *call) int {
+	for _, rule := range []func(*call) int{p.authenticate, contentType, p.size, schemaCheck} {
+		if status := rule(c); status != 0 {
+			return status
+		}
+	}
+	return p.exec(c)
+}
