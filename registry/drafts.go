@@ -89,7 +89,9 @@ func decodeRecord(raw []byte) (*Record, error) {
 		}
 	}
 	if len(ds) > 0 {
-		return nil, errorf(KindInvalid, "invalid record", ds...)
+		var name string
+		_ = json.Unmarshal(fields["name"], &name)
+		return nil, invalidRecord(name, ds...)
 	}
 	return rec, nil
 }
@@ -261,7 +263,7 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 // the body must be name or empty.
 func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch string) (rec Record, created bool, err error) {
 	if !ValidName(name) {
-		return Record{}, false, errorf(KindInvalid, "invalid record",
+		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"})
 	}
 	nrec, err := decodeRecord(raw)
@@ -271,7 +273,7 @@ func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch str
 	if nrec.Name == "" {
 		nrec.Name = name
 	} else if nrec.Name != name {
-		return Record{}, false, errorf(KindInvalid, "invalid record",
+		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match the name in the path"})
 	}
 	r.mu.Lock()
@@ -322,7 +324,7 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 		return Record{}, err
 	}
 	if nrec.Name != name {
-		return Record{}, errorf(KindInvalid, "invalid record",
+		return Record{}, invalidRecord(name,
 			Detail{Field: "name", Message: "must match the name in the path"})
 	}
 	return r.write(ctx, nrec, cur)
@@ -364,7 +366,7 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 		ds = append(ds, r.conflictsWithOthers(rec)...)
 	}
 	if len(ds) > 0 {
-		return Record{}, errorf(KindInvalid, "invalid record", ds...)
+		return Record{}, invalidRecord(rec.Name, ds...)
 	}
 	if cur != nil && sameContent(cur, rec) {
 		return r.view(cur, false), nil
@@ -451,7 +453,7 @@ func (r *Registry) CompileDraft(name string) (*Entry, error) {
 	}
 	e, ds := r.cache.compile(cfg, rec, declared)
 	if len(ds) > 0 {
-		return nil, errorf(KindInvalid, "invalid record", ds...)
+		return nil, invalidRecord(name, ds...)
 	}
 	return e, nil
 }

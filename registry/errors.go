@@ -1,6 +1,9 @@
 package registry
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Kind classifies an Error so that the admin API can pick a status code.
 type Kind int
@@ -68,4 +71,13 @@ func (e *Error) Error() string {
 
 func errorf(kind Kind, msg string, details ...Detail) *Error {
 	return &Error{Kind: kind, Message: msg, Details: details}
+}
+
+// invalidRecord is the error of a refused record write; it names the
+// record when the name is known.
+func invalidRecord(name string, ds ...Detail) *Error {
+	if name == "" {
+		return errorf(KindInvalid, "invalid record", ds...)
+	}
+	return errorf(KindInvalid, "invalid record "+strconv.Quote(name), ds...)
 }

@@ -346,7 +346,7 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 		e, ds := r.cache.check(cfg, rec, false)
 		if len(ds) > 0 {
 			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
-				zap.Int64("revision", rev), zap.Error(errorf(KindInvalid, "invalid record", ds...)))
+				zap.Int64("revision", rev), zap.Error(invalidRecord(name, ds...)))
 			continue
 		}
 		ro := routedOf(rec)
