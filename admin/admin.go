@@ -202,6 +202,11 @@ func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
 	if !ok {
 		return nil, apiErr(http.StatusUnsupportedMediaType, "the request body must be application/json")
 	}
+	if r.ContentLength > MaxPayload {
+		// refused before reading: a client announcing more than the limit
+		// is not waited for
+		return nil, apiErr(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", MaxPayload)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxPayload))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -215,12 +220,24 @@ func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
 
 func listEndpoints(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	q := r.URL.Query()
+	for name := range q {
+		switch name {
+		case "route_group", "sync_state", "active":
+		default:
+			return apiErr(http.StatusBadRequest, "unknown filter %q: the filters are route_group, sync_state and active", name)
+		}
+	}
 	var f registry.Filter
 	if q.Has("route_group") {
 		g := q.Get("route_group")
 		f.RouteGroup = &g
 	}
 	f.SyncState = q.Get("sync_state")
+	switch f.SyncState {
+	case "", registry.StateInSync, registry.StateToSync:
+	default:
+		return apiErr(http.StatusBadRequest, "sync_state must be %s or %s", registry.StateInSync, registry.StateToSync)
+	}
 	if q.Has("active") {
 		active, err := strconv.ParseBool(q.Get("active"))
 		if err != nil {

@@ -21,12 +21,12 @@ type exampleResult struct {
 
 // dryRunAnswer is the answer to a test with a request.
 type dryRunAnswer struct {
-	Status  int               `json:"status"`
-	Headers map[string]string `json:"headers"`
-	Body    string            `json:"body"`
-	Logs    []logLine         `json:"logs"`
-	Steps   uint64            `json:"steps"`
-	Error   string            `json:"error"`
+	Status  int                 `json:"status"`
+	Headers map[string][]string `json:"headers"`
+	Body    string              `json:"body"`
+	Logs    []logLine           `json:"logs"`
+	Steps   uint64              `json:"steps"`
+	Error   string              `json:"error"`
 }
 
 func testVerb() verb {
@@ -201,7 +201,9 @@ func (s *session) printDryRun(a dryRunAnswer) {
 			}
 		}
 	}) {
-		fmt.Fprintf(s.out, "%s: %s\n", k, a.Headers[k])
+		for _, v := range a.Headers[k] {
+			fmt.Fprintf(s.out, "%s: %s\n", k, v)
+		}
 	}
 	fmt.Fprintln(s.out)
 	fmt.Fprint(s.out, a.Body)

@@ -39,11 +39,13 @@ type DryRunRequest struct {
 
 // DryRunAnswer is what a dry run returns.
 type DryRunAnswer struct {
-	Status  int               `json:"status"`
-	Headers map[string]string `json:"headers"`
-	Body    string            `json:"body"`
-	Logs    []LogLine         `json:"logs"`
-	Steps   uint64            `json:"steps"`
+	Status int `json:"status"`
+	// Headers are the answer's header fields, each with all its values in
+	// order (two WWW-Authenticate challenges stay two).
+	Headers http.Header `json:"headers"`
+	Body    string      `json:"body"`
+	Logs    []LogLine   `json:"logs"`
+	Steps   uint64      `json:"steps"`
 	// Error is the full error of a failed run, with the snippet line: the
 	// dry run is for the endpoint's author, who may see it.
 	Error string `json:"error,omitempty"`
@@ -80,16 +82,13 @@ func (p *Pipeline) DryRun(ctx context.Context, entry *registry.Entry, req DryRun
 	p.serve(&call{w: rec2, r: r, route: route, params: params, sink: sink})
 	ans := &DryRunAnswer{
 		Status:       rec2.status,
-		Headers:      make(map[string]string, len(rec2.header)),
+		Headers:      rec2.header.Clone(),
 		Body:         rec2.body.String(),
 		Logs:         sink.logs,
 		Steps:        sink.steps,
 		Error:        sink.err,
 		LogsDropped:  sink.logsDropped,
 		StoreChanges: []env.Change{},
-	}
-	for k := range rec2.header {
-		ans.Headers[k] = rec2.header.Get(k)
 	}
 	if ans.Logs == nil {
 		ans.Logs = []LogLine{}

@@ -59,7 +59,7 @@ func decodeApplied(raws []json.RawMessage) ([]*Record, []Detail) {
 	recs := make([]*Record, 0, len(raws))
 	seen := make(map[string]int, len(raws))
 	for i, raw := range raws {
-		rec, err := decodeRecord(raw)
+		rec, err := decodeRecord(raw, "")
 		who := fmt.Sprintf("endpoints[%d]", i)
 		if err != nil {
 			for _, d := range detailsOrMessage(err) {

@@ -50,8 +50,9 @@ var recordFields = func() map[string]int {
 
 // decodeRecord decodes a written record strictly: a JSON object, known
 // field names only (exact case), the right type for each. Every problem
-// is reported.
-func decodeRecord(raw []byte) (*Record, error) {
+// is reported, under name (the record's address) or else the name the
+// record gives.
+func decodeRecord(raw []byte, name string) (*Record, error) {
 	trimmed := bytes.TrimLeft(raw, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, errorf(KindInvalid, "the record must be a JSON object")
@@ -89,8 +90,9 @@ func decodeRecord(raw []byte) (*Record, error) {
 		}
 	}
 	if len(ds) > 0 {
-		var name string
-		_ = json.Unmarshal(fields["name"], &name)
+		if name == "" {
+			_ = json.Unmarshal(fields["name"], &name)
+		}
 		return nil, invalidRecord(name, ds...)
 	}
 	return rec, nil
@@ -243,7 +245,7 @@ func (r *Registry) Get(name string) (Record, error) {
 
 // Create stores a new draft from a JSON record.
 func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
-	rec, err := decodeRecord(raw)
+	rec, err := decodeRecord(raw, "")
 	if err != nil {
 		return Record{}, err
 	}
@@ -266,7 +268,7 @@ func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch str
 		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"})
 	}
-	nrec, err := decodeRecord(raw)
+	nrec, err := decodeRecord(raw, name)
 	if err != nil {
 		return Record{}, false, err
 	}
@@ -319,7 +321,7 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 	if err != nil {
 		return Record{}, errorf(KindInvalid, "applying merge patch: "+jsonError(err))
 	}
-	nrec, err := decodeRecord(merged)
+	nrec, err := decodeRecord(merged, name)
 	if err != nil {
 		return Record{}, err
 	}
