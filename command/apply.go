@@ -55,6 +55,9 @@ been waiting.
 			if err != nil {
 				return err
 			}
+			if len(local) == 0 && s.flagBool("prune") {
+				return fmt.Errorf("%s holds no endpoint records: refusing to --prune every draft", dir)
+			}
 			recs := make([]json.RawMessage, 0, len(local))
 			for _, r := range local {
 				raw, err := r.JSON()
