@@ -149,6 +149,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		if resp.StatusCode == http.StatusNotFound && (path == "/endpoint/sync" || !c.hasModule(ctx)) {
 			return c.noModule()
 		}
+		if resp.StatusCode >= 500 {
+			ae.Message = fmt.Sprintf("the admin API at %s: %s", c.addr, ae.Message)
+		}
 		return ae
 	}
 	if out == nil {
