@@ -111,6 +111,20 @@ func TestCLIUnreachable(t *testing.T) {
 		strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
 		t.Fatalf("status against a site: %s", r)
 	}
+	// a Caddy whose config has no endpoint app
+	bare := &caddyProc{t: t, dir: t.TempDir(), adminAddr: freePort(t), httpAddr: freePort(t)}
+	bare.Admin, bare.HTTP = "http://"+bare.adminAddr, "http://"+bare.httpAddr
+	if err := os.WriteFile(filepath.Join(bare.dir, "Caddyfile"), []byte("{\n\tadmin "+bare.adminAddr+"\n}\nhttp://"+bare.httpAddr+" {\n\tbind 127.0.0.1\n\trespond ok\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bare.start()
+	t.Cleanup(bare.stop)
+	r = bare.cli("status")
+	if r.Code != 1 || !strings.Contains(r.Stderr, bare.adminAddr) || !strings.Contains(r.Stderr, "not configured") ||
+		strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Fatalf("status against a Caddy without the endpoint app: %s", r)
+	}
+
 	r = cliAt(t, "not an address", "status")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "not an address") {
 		t.Fatalf("a bad address: %s", r)
