@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -46,6 +47,20 @@ type cache struct {
 	programs map[string]execmode.Program
 	schemas  map[string]schema.Validator
 	keys     map[*Record]recKeys
+	// checked are the entries of records that passed check, by record:
+	// a record checked again under the same config at the same version
+	// gets its entry back without a field check, compilation or
+	// allocation, so a sync or a reload costs nothing per unchanged
+	// record.
+	checked map[*Record]checkedEntry
+}
+
+// checkedEntry is the entry a record passed check with, and under what.
+type checkedEntry struct {
+	cfg      *config
+	version  int64
+	declared bool
+	e        *Entry
 }
 
 func newCache() *cache {
@@ -53,6 +68,7 @@ func newCache() *cache {
 		programs: make(map[string]execmode.Program),
 		schemas:  make(map[string]schema.Validator),
 		keys:     make(map[*Record]recKeys),
+		checked:  make(map[*Record]checkedEntry),
 	}
 }
 
@@ -106,7 +122,11 @@ func (c *cache) retain(recs []*Record) {
 	programs := make(map[string]execmode.Program, len(recs))
 	schemas := make(map[string]schema.Validator)
 	keys := make(map[*Record]recKeys, len(recs))
+	checked := make(map[*Record]checkedEntry, len(recs))
 	for _, rec := range recs {
+		if ce, ok := c.checked[rec]; ok {
+			checked[rec] = ce
+		}
 		k, ok := c.keys[rec]
 		if !ok {
 			continue
@@ -119,7 +139,7 @@ func (c *cache) retain(recs []*Record) {
 			schemas[k.schema] = v
 		}
 	}
-	c.programs, c.schemas, c.keys = programs, schemas, keys
+	c.programs, c.schemas, c.keys, c.checked = programs, schemas, keys, checked
 }
 
 // compile prepares rec for serving: its program and its schema, from the
@@ -193,13 +213,47 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 // route conflicts. The fields are checked here, the exec mode and its
 // program by compile, so each problem is reported once.
 func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
+	c.mu.Lock()
+	ce, ok := c.checked[rec]
+	c.mu.Unlock()
+	if ok && ce.cfg == cfg && ce.version == rec.Version && ce.declared == declared {
+		return ce.e, nil
+	}
 	ds := cfg.checkFields(rec)
 	e, cds := c.compile(cfg, rec, declared)
 	ds = append(ds, cds...)
 	if len(ds) > 0 {
 		return nil, ds
 	}
+	c.mu.Lock()
+	c.checked[rec] = checkedEntry{cfg: cfg, version: rec.Version, declared: declared, e: e}
+	c.mu.Unlock()
 	return e, nil
+}
+
+// checkAll checks recs as check does, on every CPU: the results are in
+// the order of recs.
+func (c *cache) checkAll(cfg *config, recs []*Record, declared bool) ([]*Entry, [][]Detail) {
+	entries := make([]*Entry, len(recs))
+	details := make([][]Detail, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(recs)/64+1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(recs) {
+					return
+				}
+				entries[i], details[i] = c.check(cfg, recs[i], declared)
+			}
+		}()
+	}
+	wg.Wait()
+	return entries, details
 }
 
 // conflicts lists the route conflicts within recs, one detail per pair,

@@ -338,12 +338,17 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 			accepted.add(routedOf(e.Record)...)
 		}
 	}
+	var mine []*Record
 	for _, name := range slices.Sorted(maps.Keys(published)) {
 		rec := published[name]
 		if _, shadowed := cfg.declared[name]; shadowed || !rec.IsActive() {
 			continue
 		}
-		e, ds := r.cache.check(cfg, rec, false)
+		mine = append(mine, rec)
+	}
+	checked, details := r.cache.checkAll(cfg, mine, false)
+	for i, rec := range mine {
+		name, e, ds := rec.Name, checked[i], details[i]
 		if len(ds) > 0 {
 			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
 				zap.Int64("revision", rev), zap.Error(invalidRecord(name, ds...)))

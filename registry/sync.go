@@ -135,18 +135,22 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 			active = append(active, e.Record)
 		}
 	}
+	var mine []*Record
 	for _, n := range slices.Sorted(maps.Keys(set)) {
 		rec := set[n]
 		if _, shadowed := cfg.declared[n]; shadowed || !rec.IsActive() {
 			continue
 		}
-		e, eds := r.cache.check(cfg, rec, false)
-		for _, d := range eds {
-			d.Name = n
+		mine = append(mine, rec)
+	}
+	entries, details := r.cache.checkAll(cfg, mine, false)
+	for i, rec := range mine {
+		for _, d := range details[i] {
+			d.Name = rec.Name
 			ds = append(ds, d)
 		}
-		if e != nil {
-			live = append(live, e)
+		if entries[i] != nil {
+			live = append(live, entries[i])
 		}
 		active = append(active, rec)
 	}
