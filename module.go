@@ -226,7 +226,7 @@ func (a *App) attachRegistry(ctx caddy.Context, declared []registry.Record) erro
 
 // buildPipeline prepares the request rules of this config.
 func (a *App) buildPipeline(ctx caddy.Context) error {
-	metrics, err := pipeline.NewMetrics(ctx.GetMetricsRegistry())
+	metrics, err := pipeline.NewMetrics(ctx.GetMetricsRegistry(), a.state.reg)
 	if err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}

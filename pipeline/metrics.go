@@ -10,7 +10,8 @@ import (
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
-// Metrics are the per-endpoint series on Caddy's admin /metrics.
+// Metrics are the per-endpoint series on Caddy's admin /metrics, and the
+// gauges of the registry.
 type Metrics struct {
 	requests   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -21,13 +22,18 @@ type Metrics struct {
 	// byEndpoint caches the series of each endpoint (*endpointMetrics), so
 	// that the request path does not hash label values.
 	byEndpoint sync.Map
+
+	// reg, when set, is the registry whose live table the per-endpoint
+	// series follow; pruned is the table they were last pruned for.
+	reg    *registry.Registry
+	pruned atomic.Pointer[registry.Table]
 }
 
 // endpointMetrics are the series of one endpoint.
 type endpointMetrics struct {
 	name       string
 	vec        *prometheus.CounterVec
-	byClass    [7]atomic.Pointer[prometheus.Counter]
+	byCode     sync.Map // int → prometheus.Counter
 	duration   prometheus.Observer
 	steps      prometheus.Observer
 	rejections prometheus.Counter
@@ -49,26 +55,28 @@ func (m *Metrics) of(name string) *endpointMetrics {
 	return actual.(*endpointMetrics)
 }
 
-// requests is the request counter of the status class of code.
+// requests is the request counter of the status code, labelled as
+// Caddy's caddy_http_requests_total labels it ("200", "404").
 func (em *endpointMetrics) requests(code int) prometheus.Counter {
-	i := code / 100
-	if i < 1 || i > 5 {
-		i = 6
+	if c, ok := em.byCode.Load(code); ok {
+		return c.(prometheus.Counter)
 	}
-	if c := em.byClass[i].Load(); c != nil {
-		return *c
-	}
-	c := em.vec.WithLabelValues(em.name, statusClass(code))
-	em.byClass[i].Store(&c)
+	c := em.vec.WithLabelValues(em.name, strconv.Itoa(code))
+	em.byCode.Store(code, c)
 	return c
 }
 
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+// NewMetrics registers the series with reg. With a registry r it also
+// registers the gauges of its live revision, pending drafts and
+// unservable records, and drops the series of an endpoint once the live
+// table no longer serves it.
+func NewMetrics(reg prometheus.Registerer, r *registry.Registry) (*Metrics, error) {
 	const ns, sub = "caddy", "endpoint"
 	m := &Metrics{
+		reg: r,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
-			Help: "Requests served by endpoint and status class.",
+			Help: "Requests answered by endpoint and status code.",
 		}, []string{"endpoint", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
@@ -93,7 +101,30 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		Namespace: ns, Subsystem: sub, Name: "compilations_total",
 		Help: "Code compilations by exec modes in this process (writes, syncs and reloads of changed records).",
 	}, func() float64 { return float64(registry.Compilations()) })
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections, compiled} {
+	collectors := []prometheus.Collector{
+		endpointSeries{m: m, vecs: []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections}},
+		compiled,
+	}
+	if r != nil {
+		collectors = append(collectors,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: ns, Subsystem: sub, Name: "live_revision",
+				Help: "The published revision this instance serves (0 before the first sync).",
+			}, func() float64 { return float64(r.Live().Revision()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: ns, Subsystem: sub, Name: "pending_drafts",
+				Help: "Drafts a sync would publish: added, changed and removed records.",
+			}, func() float64 {
+				p := r.Status().Pending
+				return float64(len(p.Added) + len(p.Changed) + len(p.Removed))
+			}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: ns, Subsystem: sub, Name: "unservable_records",
+				Help: "Published records not served because they no longer pass under the running config.",
+			}, func() float64 { return float64(len(r.Live().Unservable())) }),
+		)
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -101,10 +132,52 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// statusClass turns 404 into "4xx".
-func statusClass(code int) string {
-	if code < 100 || code > 599 {
-		return "other"
+// endpointSeries collects the per-endpoint vectors, first dropping the
+// series of endpoints the live table no longer serves.
+type endpointSeries struct {
+	m    *Metrics
+	vecs []prometheus.Collector
+}
+
+func (s endpointSeries) Describe(ch chan<- *prometheus.Desc) {
+	for _, v := range s.vecs {
+		v.Describe(ch)
 	}
-	return strconv.Itoa(code/100) + "xx"
+}
+
+func (s endpointSeries) Collect(ch chan<- prometheus.Metric) {
+	s.m.forgetGone()
+	for _, v := range s.vecs {
+		v.Collect(ch)
+	}
+}
+
+// forgetGone removes the series of endpoints the live table does not
+// serve, once per table.
+func (m *Metrics) forgetGone() {
+	if m.reg == nil {
+		return
+	}
+	t := m.reg.Live()
+	if old := m.pruned.Swap(t); old == t {
+		return
+	}
+	served := make(map[string]bool, len(t.Entries()))
+	for _, e := range t.Entries() {
+		served[e.Record.Name] = true
+	}
+	m.byEndpoint.Range(func(k, _ any) bool {
+		name := k.(string)
+		if served[name] {
+			return true
+		}
+		m.byEndpoint.Delete(name)
+		labels := prometheus.Labels{"endpoint": name}
+		m.requests.DeletePartialMatch(labels)
+		m.duration.DeletePartialMatch(labels)
+		m.steps.DeletePartialMatch(labels)
+		m.limits.DeletePartialMatch(labels)
+		m.rejections.DeletePartialMatch(labels)
+		return true
+	})
 }

@@ -56,7 +56,7 @@ func New(cfg Config) (*Pipeline, error) {
 		cfg.Logs = NewLogRing(LogRingSize)
 	}
 	if cfg.Metrics == nil {
-		if cfg.Metrics, err = NewMetrics(prometheus.NewRegistry()); err != nil {
+		if cfg.Metrics, err = NewMetrics(prometheus.NewRegistry(), nil); err != nil {
 			return nil, err
 		}
 	}
@@ -80,9 +80,11 @@ type call struct {
 	revision int64
 	sink     Sink
 
-	entry  *registry.Entry
-	caller *authUser
-	body   []byte
+	entry *registry.Entry
+	// notAllowed is, on a 405, the entry the answer is counted for.
+	notAllowed *registry.Entry
+	caller     *authUser
+	body       []byte
 	// parsed is the body as the schema validator parsed it.
 	parsed  any
 	hasJSON bool
@@ -108,6 +110,9 @@ func (p *Pipeline) Serve(w http.ResponseWriter, r *http.Request, m *registry.Mat
 func (p *Pipeline) serve(c *call) {
 	start := time.Now()
 	if p.method(c) {
+		if c.notAllowed != nil {
+			c.sink.Served(c.notAllowed.Record.Name, http.StatusMethodNotAllowed, time.Since(start))
+		}
 		return
 	}
 	status := p.answer(c)

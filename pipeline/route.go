@@ -45,6 +45,10 @@ func (p *Pipeline) method(c *call) bool {
 	if entry == nil {
 		w.Header().Set("Allow", allow(route))
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		// counted for the record serving the route's first method
+		if served := route.ServedMethods(); len(served) > 0 {
+			c.notAllowed = route.Methods[served[0]]
+		}
 		return true
 	}
 	c.entry = entry

@@ -333,6 +333,7 @@ func (r *Registry) reload(ctx context.Context, locked bool) error {
 func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Record) *Table {
 	entries := append([]*Entry(nil), cfg.declaredEntries...)
 	var accepted routeIndex
+	var unservable []string
 	for _, e := range entries {
 		if e.Record.IsActive() {
 			accepted.add(routedOf(e.Record)...)
@@ -352,12 +353,14 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 		if len(ds) > 0 {
 			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
 				zap.Int64("revision", rev), zap.Error(invalidRecord(name, ds...)))
+			unservable = append(unservable, name)
 			continue
 		}
 		ro := routedOf(rec)
 		if clash := accepted.conflicts(ro, nil); len(clash) > 0 {
 			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
 				zap.Int64("revision", rev), zap.String("route", clash[0].Message))
+			unservable = append(unservable, name)
 			continue
 		}
 		accepted.add(ro...)
@@ -369,7 +372,9 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 			live = append(live, e)
 		}
 	}
-	return newTable(rev, live)
+	t := newTable(rev, live)
+	t.unservable = unservable
+	return t
 }
 
 // pruneAfterWrite prunes once the writes since the last prune reach half

@@ -110,6 +110,8 @@ type Table struct {
 	rev     int64
 	entries []*Entry
 	all     *Matcher
+	// unservable are published records left out of the table (sorted).
+	unservable []string
 
 	mu     sync.Mutex
 	groups atomic.Pointer[[]groupMatcher]
@@ -135,6 +137,16 @@ func (t *Table) Revision() int64 {
 		return 0
 	}
 	return t.rev
+}
+
+// Unservable names the published records the table leaves out because
+// they no longer pass under the running config (a user or exec mode gone,
+// a route now taken by a declared endpoint).
+func (t *Table) Unservable() []string {
+	if t == nil {
+		return nil
+	}
+	return t.unservable
 }
 
 // Entries returns the live entries sorted by name; the slice must not be

@@ -101,8 +101,8 @@ result = {"payload": r.json()}`))
 	// metrics
 	m := string(expect(t, c.admin("GET", "/metrics", nil), 200).Body)
 	for _, want := range []string{
-		`caddy_endpoint_requests_total{code="2xx",endpoint="orders"} 1`,
-		`caddy_endpoint_requests_total{code="4xx",endpoint="orders"} 1`,
+		`caddy_endpoint_requests_total{code="201",endpoint="orders"} 1`,
+		`caddy_endpoint_requests_total{code="400",endpoint="orders"} 1`,
 		`caddy_endpoint_schema_rejections_total{endpoint="orders"} 1`,
 		`caddy_endpoint_request_duration_seconds_count{endpoint="orders"}`,
 		`caddy_endpoint_snippet_steps_count{endpoint="orders"}`,
