@@ -22,9 +22,9 @@ func TestMetricsCodesGaugesAndPruning(t *testing.T) {
 		`caddy_endpoint_requests_total{code="200",endpoint="m-a"}`: 1,
 		`caddy_endpoint_requests_total{code="405",endpoint="m-a"}`: 1,
 		`caddy_endpoint_requests_total{code="200",endpoint="m-b"}`: 1,
-		`caddy_endpoint_live_revision`:                            1,
-		`caddy_endpoint_pending_drafts`:                           0,
-		`caddy_endpoint_unservable_records`:                       0,
+		`caddy_endpoint_live_revision`:                             1,
+		`caddy_endpoint_pending_drafts`:                            0,
+		`caddy_endpoint_unservable_records`:                        0,
 	} {
 		if got := c.metric(series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
