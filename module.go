@@ -203,6 +203,7 @@ func (a *App) attachRegistry(ctx caddy.Context, declared []registry.Record) erro
 		Declared:      declared,
 		Logger:        a.logger.Named("registry"),
 		KeepRevisions: a.KeepRevisions,
+		RunExamples:   a.runExample,
 	}
 	a.poolKey = "registry:" + storageKey(ctx.Storage())
 	val, loaded, err := shared.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {

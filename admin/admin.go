@@ -116,6 +116,7 @@ var routes = map[string]methods{
 	"/endpoint/revisions/{n}":      {http.MethodGet: getRevision},
 	"/endpoint/revisions/{n}/diff": {http.MethodGet: diffRevisions},
 	"/endpoint/rollback":           {http.MethodPost: rollback},
+	"/endpoint/apply":              {http.MethodPost: applyEndpoints},
 	"/endpoint/help":               {http.MethodGet: help},
 	"/endpoint/logs":               {http.MethodGet: logs},
 	"/endpoint/openapi.json":       {http.MethodGet: openAPI},
@@ -194,6 +195,11 @@ func registryErr(w http.ResponseWriter, err error) error {
 // readJSON reads a write's body: it must be JSON (the CSRF barrier Caddy's
 // /config/ uses) and at most MaxPayload bytes.
 func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
+	return readJSONUpTo(r, MaxPayload, alsoAccepted...)
+}
+
+// readJSONUpTo is readJSON with a bound of its own.
+func readJSONUpTo(r *http.Request, limit int64, alsoAccepted ...string) ([]byte, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	ok := err == nil && mt == "application/json"
 	for _, t := range alsoAccepted {
@@ -202,16 +208,16 @@ func readJSON(r *http.Request, alsoAccepted ...string) ([]byte, error) {
 	if !ok {
 		return nil, apiErr(http.StatusUnsupportedMediaType, "the request body must be application/json")
 	}
-	if r.ContentLength > MaxPayload {
+	if r.ContentLength > limit {
 		// refused before reading: a client announcing more than the limit
 		// is not waited for
-		return nil, apiErr(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", MaxPayload)
+		return nil, apiErr(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxPayload))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, apiErr(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", MaxPayload)
+			return nil, apiErr(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", limit)
 		}
 		return nil, apiErr(http.StatusBadRequest, "reading the request body: %v", err)
 	}
@@ -327,6 +333,11 @@ func testEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return err
 	}
+	var probe map[string]json.RawMessage
+	_ = json.Unmarshal(body, &probe)
+	if _, all := probe["examples"]; all || probe["example"] != nil {
+		return testExamples(w, r, b, body)
+	}
 	var req pipeline.DryRunRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -342,6 +353,27 @@ func testEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 		return registryErr(w, err)
 	}
 	pipeline.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// testExamples runs the examples of a draft: {"examples": true} all of
+// them, {"example": "name"} one.
+func testExamples(w http.ResponseWriter, r *http.Request, b *Backend, body []byte) error {
+	var req struct {
+		Examples bool   `json:"examples"`
+		Example  string `json:"example"`
+	}
+	if err := decodeStrict(body, "test", &req); err != nil {
+		return err
+	}
+	if !req.Examples && req.Example == "" {
+		return apiErr(http.StatusBadRequest, "decoding the test request: examples must be true or example must name one")
+	}
+	results, err := b.Registry.RunExamples(r.Context(), r.PathValue("name"), req.Example)
+	if err != nil {
+		return registryErr(w, err)
+	}
+	pipeline.WriteJSON(w, http.StatusOK, results)
 	return nil
 }
 

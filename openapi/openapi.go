@@ -2,6 +2,7 @@
 package openapi
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -36,8 +37,16 @@ func Document(t *registry.Table) map[string]any {
 		if params != nil {
 			op["parameters"] = params
 		}
+		responses := op["responses"].(map[string]any)
+		var bodyExamples map[string]any
+		for _, ex := range rec.Examples {
+			addExample(responses, &bodyExamples, ex)
+		}
 		if rec.RequestContentType != "" {
 			media := map[string]any{}
+			if bodyExamples != nil {
+				media["examples"] = bodyExamples
+			}
 			if rec.RequestContentSchema != "" {
 				if rec.RequestContentType == "application/json" {
 					if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
@@ -78,6 +87,59 @@ func Document(t *registry.Table) map[string]any {
 				"bearerAuth": map[string]any{"type": "http", "scheme": "bearer"},
 			},
 		},
+	}
+}
+
+// addExample shows an example as a response example of its status and,
+// when it sends a body, as a request body example.
+func addExample(responses map[string]any, bodyExamples *map[string]any, ex registry.Example) {
+	status := ex.Expect.Status
+	if status == 0 {
+		status = 200
+	}
+	code := strconv.Itoa(status)
+	resp, _ := responses[code].(map[string]any)
+	if resp == nil {
+		resp = map[string]any{"description": "example answer"}
+		responses[code] = resp
+	}
+	var value any
+	ct := ex.Expect.Headers["Content-Type"]
+	for k, v := range ex.Expect.Headers {
+		if strings.EqualFold(k, "content-type") {
+			ct = v
+		}
+	}
+	switch {
+	case len(ex.Expect.JSON) > 0:
+		value = json.RawMessage(ex.Expect.JSON)
+		if ct == "" {
+			ct = "application/json"
+		}
+	case ex.Expect.Body != nil:
+		value = *ex.Expect.Body
+		if ct == "" {
+			ct = "text/plain"
+		}
+	}
+	if value != nil {
+		content, _ := resp["content"].(map[string]any)
+		if content == nil {
+			content = map[string]any{}
+			resp["content"] = content
+		}
+		media, _ := content[ct].(map[string]any)
+		if media == nil {
+			media = map[string]any{"examples": map[string]any{}}
+			content[ct] = media
+		}
+		media["examples"].(map[string]any)[ex.Name] = map[string]any{"value": value}
+	}
+	if len(ex.Request.Body) > 0 && string(ex.Request.Body) != "null" {
+		if *bodyExamples == nil {
+			*bodyExamples = map[string]any{}
+		}
+		(*bodyExamples)[ex.Name] = map[string]any{"value": json.RawMessage(ex.Request.Body)}
 	}
 }
 
