@@ -3,7 +3,6 @@ package endpoint
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/caddy-endpoint/endpoint/pipeline"
 	"github.com/caddy-endpoint/endpoint/registry"
@@ -26,9 +25,5 @@ func (a *App) runExample(ctx context.Context, e *registry.Entry, ex registry.Exa
 	if err != nil {
 		return registry.ExampleAnswer{}, err
 	}
-	h := make(http.Header, len(ans.Headers))
-	for k, v := range ans.Headers {
-		h.Set(k, v)
-	}
-	return registry.ExampleAnswer{Status: ans.Status, Header: h, Body: []byte(ans.Body)}, nil
+	return registry.ExampleAnswer{Status: ans.Status, Header: ans.Headers, Body: []byte(ans.Body)}, nil
 }
