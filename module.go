@@ -22,6 +22,8 @@ import (
 	_ "github.com/caddy-endpoint/endpoint/caddyfile"
 	// the built-in exec mode `code`
 	_ "github.com/caddy-endpoint/endpoint/snippet"
+	// the management UI handler `endpoint_ui`
+	_ "github.com/caddy-endpoint/endpoint/ui"
 )
 
 func init() {

@@ -43,6 +43,10 @@ type Backend struct {
 	// ExecModes are the app's exec modes by name; those that document
 	// themselves answer /endpoint/help.
 	ExecModes map[string]execmode.ExecMode
+
+	// source names the caller of a request when the routes are served
+	// outside the admin listener (Handler).
+	source func(*http.Request) string
 }
 
 // backendApp is the `endpoint` app as the admin API finds it.
@@ -87,6 +91,39 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 		return apiErr(http.StatusInternalServerError, "the endpoint app does not serve the admin API")
 	}
 	return dispatch(w, r, b.AdminBackend())
+}
+
+// Handler serves the admin routes (the paths under /endpoint/) outside
+// Caddy's admin listener, over the same route table: the endpoint_ui
+// handler mounts it behind its own guards. backend gives the app's Backend
+// per request; source names the caller of a request in the revisions and
+// the admin log lines it makes. Errors are written in the admin listener's
+// shape, {"error": "..."}.
+func Handler(backend func() *Backend, source func(*http.Request) string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := *backend()
+		b.source = source
+		if err := dispatch(w, r, &b); err != nil {
+			writeAPIError(w, err)
+		}
+	})
+}
+
+// writeAPIError writes err as Caddy's admin listener does.
+func writeAPIError(w http.ResponseWriter, err error) {
+	var ae caddy.APIError
+	if !errors.As(err, &ae) {
+		ae = caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
+	}
+	if ae.HTTPStatus == 0 {
+		ae.HTTPStatus = http.StatusInternalServerError
+	}
+	if ae.Message == "" && ae.Err != nil {
+		ae.Message = ae.Err.Error()
+	}
+	pipeline.WriteJSON(w, ae.HTTPStatus, struct {
+		Error string `json:"error"`
+	}{ae.Message})
 }
 
 // handlerFunc answers one admin call.
@@ -268,7 +305,7 @@ func createEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
-	logAdmin("create", sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
+	logAdmin("create", b.sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	w.Header().Set("Location", "/endpoint/endpoints/"+rec.Name)
 	pipeline.WriteJSON(w, http.StatusCreated, rec)
@@ -298,7 +335,7 @@ func putEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if created {
 		status, action = http.StatusCreated, "create"
 	}
-	logAdmin(action, sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
+	logAdmin(action, b.sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	pipeline.WriteJSON(w, status, rec)
 	return nil
@@ -313,7 +350,7 @@ func patchEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
-	logAdmin("patch", sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
+	logAdmin("patch", b.sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
 	w.Header().Set("ETag", registry.ETag(rec))
 	pipeline.WriteJSON(w, http.StatusOK, rec)
 	return nil
@@ -323,7 +360,7 @@ func deleteEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err := b.Registry.Delete(r.Context(), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
 		return registryErr(w, err)
 	}
-	logAdmin("delete", sourceOf(r), zap.String("name", r.PathValue("name")))
+	logAdmin("delete", b.sourceOf(r), zap.String("name", r.PathValue("name")))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -411,7 +448,7 @@ func syncNow(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err := decodeStrict(body, "sync", &req); err != nil {
 		return err
 	}
-	src := sourceOf(r)
+	src := b.sourceOf(r)
 	res, err := b.Registry.Sync(r.Context(), registry.SyncOptions{
 		Only:   req.Only,
 		Origin: registry.Origin{Message: req.Message, Source: src},
@@ -489,7 +526,7 @@ func rollback(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if req.Revision <= 0 {
 		return apiErr(http.StatusBadRequest, "revision must be a positive integer")
 	}
-	src := sourceOf(r)
+	src := b.sourceOf(r)
 	res, err := b.Registry.Rollback(r.Context(), req.Revision, registry.Origin{Message: req.Message, Source: src})
 	if err != nil {
 		return registryErr(w, err)

@@ -8,9 +8,12 @@ import (
 )
 
 // sourceOf names the admin client of r for a revision's source and the
-// admin log: the certificate subject Caddy's remote admin verified, with
-// the client's address.
-func sourceOf(r *http.Request) string {
+// admin log: who Handler's caller says it is, or the certificate subject
+// Caddy's remote admin verified, with the client's address.
+func (b *Backend) sourceOf(r *http.Request) string {
+	if b.source != nil {
+		return b.source(r)
+	}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		return r.TLS.PeerCertificates[0].Subject.String() + " (" + r.RemoteAddr + ")"
 	}
