@@ -73,4 +73,3 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		}
 	}
 }
-
