@@ -198,10 +198,14 @@ export async function showForm(root, name, params) {
     } catch (e) {
       return {error: {field: 'examples', message: 'is not valid JSON: ' + e.message}};
     }
-    return {rec: {
+    const routes = lines(f.routes.value);
+    const methods = methodBoxes.filter((b) => b.checked).map((b) => b.value);
+    const out = {rec: {
       name: f.name.value.trim(),
-      routes: lines(f.routes.value),
-      request_methods: methodBoxes.filter((b) => b.checked).map((b) => b.value),
+      // one route or method is written in its single form, which every
+      // version of the API accepts
+      ...(routes.length === 1 ? {route: routes[0]} : {routes}),
+      ...(methods.length === 1 ? {request_method: methods[0]} : {request_methods: methods}),
       route_group: f.route_group.value.trim(),
       auth_type: f.auth_type.value,
       exec_as_user: f.exec_as_user.value.trim(),
@@ -212,8 +216,9 @@ export async function showForm(root, name, params) {
       code_snippet: code.get(),
       cors_origins: lines(f.cors_origins.value),
       active: f.active.checked,
-      examples: ex,
     }};
+    if (ex.length || (rec.examples && rec.examples.length)) out.rec.examples = ex;
+    return out;
   }
 
   function clearErrors() {
@@ -243,7 +248,7 @@ export async function showForm(root, name, params) {
         if (pos.length === 0) list.append(h('li', {}, d.message));
         for (const p of pos) {
           marks[root].push({...p, message: d.message});
-          list.append(h('li', {'data-line': p.line}, h('button', {type: 'button', class: 'link', onclick: () => ed.goTo(p.line)}, `Line ${p.line}${p.column ? ', column ' + p.column : ''}`), ': ' + d.message));
+          list.append(h('li', {'data-line': p.line}, h('button', {type: 'button', class: 'link', onclick: () => ed.goTo(p.line)}, `Line ${p.line}${p.column ? ', column ' + p.column : ''}`), ': ' + d.message.replace(/^\s*\d+:\d+:\s*/, '')));
         }
         continue;
       }
@@ -310,7 +315,7 @@ export async function showForm(root, name, params) {
       conflictBox.hidden = false;
       return;
     }
-    const patch = createTwoFilesPatch('theirs (version ' + theirs.version + ')', 'yours', asText(editable(theirs)), asText(mine), '', '', {context: 3});
+    const patch = createTwoFilesPatch('theirs (version ' + theirs.version + ')', 'yours', asText(editable(theirs)), asText(editable(mine)), '', '', {context: 3});
     const diffBox = h('div', {id: 'conflict-diff', hidden: true}, renderUnified(patch));
     clear(conflictBox,
       h('p', {}, h('strong', {}, 'This record was changed elsewhere'), ` since you opened it (it is now version ${theirs.version}). Your changes are not saved.`),
