@@ -5,10 +5,11 @@ SHELL      := /bin/bash
 GO         ?= go
 BIN        := bin/caddy
 APT_PKGS   := libxml2-dev pkg-config gcc
-UNIT_PKGS  := . ./execmode/ ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/ ./command/
+UNIT_PKGS  := . ./execmode/ ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/ ./command/ ./ui/
+UI_WEB     := ui/web
 XCADDY     := $(shell $(GO) env GOPATH)/bin/xcaddy
 
-.PHONY: all deps build run test unit cgo-free integration xcaddy-check lint bench bench-scale clean
+.PHONY: all deps build run test unit cgo-free integration xcaddy-check lint bench bench-scale clean ui ui-check node-deps browser-deps
 
 all: build
 
@@ -43,8 +44,37 @@ cgo-free: deps
 	CGO_ENABLED=0 $(GO) test -count=1 ./schema/
 	CGO_ENABLED=0 $(GO) test -p 1 -count=1 -run 'TestSchemas|TestSchemaHardening' ./tests/
 
-integration: deps
-	$(GO) test -p 1 -count=1 -timeout 20m ./tests/
+# node-deps installs Node and npm, which only `make ui` and `make ui-check`
+# need: the built UI is committed, so a plain `go build` or xcaddy needs no Node.
+node-deps:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "installing: nodejs npm"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; \
+	fi
+
+# ui rebuilds ui/assets (the bundle, the static files, the license notices
+# and BUILD.sha256) from ui/web/src and the pinned packages of the lockfile.
+ui: node-deps
+	cd $(UI_WEB) && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+
+# ui-check builds the UI again into a temporary directory and fails unless
+# it is byte for byte the committed ui/assets (a reproducible build of the
+# committed sources).
+ui-check: node-deps
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cd $(UI_WEB) && npm ci --no-audit --no-fund --loglevel=error && node build.mjs "$$tmp/assets" && \
+	cd ../.. && diff -r ui/assets "$$tmp/assets" && echo "ui-check: the committed ui/assets are the build of ui/web"
+
+# browser-deps installs Chromium for the browser test of the UI.
+browser-deps:
+	@command -v chromium >/dev/null || { \
+		echo "installing: chromium"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+integration: deps browser-deps
+	ENDPOINT_REQUIRE_BROWSER=1 $(GO) test -p 1 -count=1 -timeout 20m ./tests/
 
 $(XCADDY):
 	$(GO) install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
@@ -52,7 +82,7 @@ $(XCADDY):
 xcaddy-check: deps $(XCADDY)
 	XCADDY=$(XCADDY) bash scripts/xcaddy-check.sh
 
-test: lint unit cgo-free integration xcaddy-check
+test: lint unit ui-check cgo-free integration xcaddy-check
 	@echo "make test: all suites passed"
 
 bench: build
