@@ -51,7 +51,7 @@ func TestUIGuards(t *testing.T) {
 	auth := func(headers ...string) []string {
 		return append([]string{"Authorization", basicAuth("ops", "ops-pw")}, headers...)
 	}
-	rec := map[string]any{"name": "guarded", "routes": []string{"/guarded"}, "auth_type": "public", "exec_as_user": "bot",
+	rec := map[string]any{"name": "guarded", "route": "/guarded", "auth_type": "public", "exec_as_user": "bot",
 		"code_snippet": `result = {"payload": 1}`}
 
 	// basic_auth itself answers 401 without credentials
