@@ -35,7 +35,7 @@ func applyEndpoints(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if req.Endpoints == nil {
 		return apiErr(http.StatusBadRequest, "decoding the apply request: endpoints is required (an array of records)")
 	}
-	src := sourceOf(r)
+	src := b.sourceOf(r)
 	res, err := b.Registry.Apply(r.Context(), registry.ApplyOptions{
 		Records: req.Endpoints, Prune: req.Prune, Sync: req.Sync, DryRun: req.DryRun,
 		Origin: registry.Origin{Message: req.Message, Source: src},
