@@ -97,8 +97,9 @@ type App struct {
 	env       *env.Service
 	pipeline  *pipeline.Pipeline
 	execModes map[string]execmode.ExecMode
-	// reconfigure holds the registry options of a reload until Start.
-	reconfigure *registry.Options
+	// view is this config's window on the shared registry: its own live
+	// table, activated at Start.
+	view *registry.View
 	// secretValues are the expanded secrets, kept out of failure logs.
 	secretValues []string
 	stop         context.CancelFunc
@@ -219,10 +220,15 @@ func (a *App) attachRegistry(ctx caddy.Context, declared []registry.Record) erro
 		return fmt.Errorf("loading the endpoint registry: %v", err)
 	}
 	a.state = val.(*sharedState)
-	if loaded {
-		// applied in Start: a config that fails to load after this app's
-		// provision must leave the running registry as it was
-		a.reconfigure = &opts
+	if !loaded {
+		a.view = a.state.reg.Active()
+		return nil
+	}
+	// a reload: this config gets a table of its own, served once its
+	// handlers are, so a config that fails to load changes nothing
+	a.view, err = a.state.reg.Attach(opts)
+	if err != nil {
+		return fmt.Errorf("applying the config to the endpoint registry: %v", err)
 	}
 	return nil
 }
@@ -324,16 +330,10 @@ func (a *App) Validate() error {
 	return nil
 }
 
-// Start applies a reloaded config to the shared registry (declared
-// endpoints go live) and begins polling the storage for revisions
-// published elsewhere.
+// Start makes this config the one admin calls work with and begins
+// polling the storage for revisions published elsewhere.
 func (a *App) Start() error {
-	if a.reconfigure != nil {
-		if err := a.state.reg.Configure(a.ctx, *a.reconfigure); err != nil {
-			return fmt.Errorf("applying the config to the endpoint registry: %v", err)
-		}
-		a.reconfigure = nil
-	}
+	a.state.reg.Activate(a.view)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	go a.poll(ctx, time.Duration(a.SyncInterval))
@@ -355,11 +355,14 @@ func (a *App) poll(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Stop ends the storage polling.
+// Stop ends the storage polling and, when this config did not replace
+// the running one after all (a later app failed to start), gives the
+// registry back to it.
 func (a *App) Stop() error {
 	if a.stop != nil {
 		a.stop()
 	}
+	a.state.reg.Deactivate(a.view)
 	return nil
 }
 
@@ -369,6 +372,9 @@ func (a *App) Cleanup() error {
 		a.env.Close()
 	}
 	if a.state != nil {
+		if a.view != nil {
+			a.state.reg.Detach(a.view)
+		}
 		if _, err := shared.Delete(a.poolKey); err != nil {
 			return err
 		}
@@ -380,7 +386,7 @@ func (a *App) Cleanup() error {
 func (a *App) Registry() *registry.Registry { return a.state.reg }
 
 // Live is the table this app serves.
-func (a *App) Live() *registry.Table { return a.state.reg.Live() }
+func (a *App) Live() *registry.Table { return a.view.Live() }
 
 // AdminBackend gives the admin API what it calls.
 func (a *App) AdminBackend() *admin.Backend {

@@ -55,9 +55,7 @@ type backendApp interface {
 }
 
 // API is the admin API module.
-type API struct {
-	ctx caddy.Context
-}
+type API struct{}
 
 // CaddyModule returns the Caddy module information.
 func (API) CaddyModule() caddy.ModuleInfo {
@@ -67,13 +65,6 @@ func (API) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision keeps the context, through which the app is found per request
-// (the admin server is provisioned before the apps).
-func (a *API) Provision(ctx caddy.Context) error {
-	a.ctx = ctx
-	return nil
-}
-
 // Routes returns the one admin route of the module: every path under
 // /endpoint/ is dispatched by the module's own table so that unknown paths
 // and methods get JSON errors too.
@@ -81,8 +72,11 @@ func (a *API) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{{Pattern: "/endpoint/", Handler: caddy.AdminHandlerFunc(a.serve)}}
 }
 
+// serve answers a call with the app of the running config: the admin
+// server is replaced as soon as a new config starts loading, so the
+// module's own context may belong to a config that then fails.
 func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
-	app, err := a.ctx.AppIfConfigured("endpoint")
+	app, err := caddy.ActiveContext().AppIfConfigured("endpoint")
 	if err != nil {
 		return apiErr(http.StatusServiceUnavailable, "the endpoint app is not configured")
 	}
@@ -563,5 +557,4 @@ func openAPI(w http.ResponseWriter, r *http.Request, b *Backend) error {
 // Interface guards
 var (
 	_ caddy.AdminRouter = (*API)(nil)
-	_ caddy.Provisioner = (*API)(nil)
 )

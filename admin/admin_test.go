@@ -261,9 +261,6 @@ func TestRoutes(t *testing.T) {
 // Without a configured app the admin routes answer 503.
 func TestServeWithoutApp(t *testing.T) {
 	a := &API{}
-	if err := a.Provision(caddy.Context{Context: context.Background()}); err != nil {
-		t.Fatal(err)
-	}
 	routes := a.Routes()
 	if len(routes) != 1 || routes[0].Pattern != "/endpoint/" {
 		t.Fatalf("routes %+v", routes)

@@ -83,6 +83,10 @@ type Registry struct {
 	writesSincePrune int
 
 	live atomic.Pointer[Table]
+	// active is the view of the config admin calls work with (r.cfg is
+	// its config); views are all the attached ones.
+	active *View
+	views  map[*View]struct{}
 }
 
 // New loads the drafts and the last published revision from storage,
@@ -105,6 +109,8 @@ func New(ctx context.Context, opts Options) (*Registry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cfg = cfg
+	r.active = &View{cfg: cfg}
+	r.views = map[*View]struct{}{r.active: {}}
 	r.draftIx = nil
 	if err := r.reload(ctx, false); err != nil {
 		return nil, fmt.Errorf("loading endpoint registry: %w", err)
@@ -165,10 +171,10 @@ func (r *Registry) newConfig(opts Options) (*config, error) {
 	return cfg, nil
 }
 
-// Configure applies a new config (exec modes, users, declared records) on
-// a reload and rebuilds the live table on top of the last published
-// revision. Programs and schemas whose source did not change are reused,
-// not compiled again. On error nothing changes.
+// Configure applies a new config at once, as on a first start: a
+// published endpoint the config cannot serve is left out and logged.
+// Programs and schemas whose source did not change are reused. On error
+// nothing changes.
 func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	cfg, err := r.newConfig(opts)
 	if err != nil {
@@ -176,15 +182,11 @@ func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.cfg = cfg
-	r.draftIx = nil
-	// storage and prefix stay: the registry is shared by the configs that
-	// use the same storage, and Refresh reads them without the lock
-	if opts.Logger != nil {
-		r.log = opts.Logger
-	}
-	r.gen++
-	r.live.Store(r.lenientTable(cfg, r.rev, r.published))
+	v := &View{cfg: cfg}
+	v.live.Store(r.lenientTable(cfg, r.rev, r.published))
+	r.views[v] = struct{}{}
+	delete(r.views, r.active)
+	r.setActive(v)
 	r.prune()
 	return nil
 }
@@ -306,7 +308,7 @@ func (r *Registry) install(st *storedState, table *Table) {
 	r.dirty = false
 	r.draftIx = nil
 	r.gen++
-	r.live.Store(table)
+	r.setLive(table)
 	r.prune()
 }
 
@@ -397,8 +399,13 @@ func (r *Registry) prune() {
 	for _, rec := range r.drafts {
 		keep = append(keep, rec)
 	}
-	for _, rec := range r.cfg.declared {
-		keep = append(keep, rec)
+	for v := range r.views {
+		for _, rec := range v.cfg.declared {
+			keep = append(keep, rec)
+		}
+		for _, e := range v.Live().Entries() {
+			keep = append(keep, e.Record)
+		}
 	}
 	r.cache.retain(keep)
 	r.writesSincePrune = 0

@@ -336,7 +336,7 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 	}
 	r.published, r.rev, r.revisions = set, rev, next.Revisions
 	r.gen++
-	r.live.Store(table)
+	r.setLive(table)
 	r.prune()
 	// The index no longer lists them: a failed delete leaves a file that
 	// nothing reads, so it is logged, not returned.

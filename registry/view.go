@@ -1,0 +1,140 @@
+package registry
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"sync/atomic"
+)
+
+// A View is one app config's window on the registry: the config's exec
+// modes, users and declared records, and the live table built from them
+// over the published revision. Every config that shares the registry has
+// its own view, so a config that fails to load or start leaves the table
+// of the running one untouched. The registry keeps the tables of the
+// attached views up to date; admin calls use the active view's config.
+type View struct {
+	cfg  *config
+	live atomic.Pointer[Table]
+	// prev is the view that was active when this one was activated.
+	prev *View
+}
+
+// Live returns the view's table. It takes no lock.
+func (v *View) Live() *Table { return v.live.Load() }
+
+// Active returns the view of the config the registry works for; the one
+// New made until another is activated.
+func (r *Registry) Active() *View {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.active
+}
+
+// Attach prepares the view of a new config (on a reload) over the
+// published revision, without changing what is served. Programs and
+// schemas whose source did not change are reused, not compiled again. It
+// fails when the config is invalid or would leave a published endpoint
+// unservable (its exec_as_user or exec mode gone), naming the endpoints.
+func (r *Registry) Attach(opts Options) (*View, error) {
+	cfg, err := r.newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ds := r.unservable(cfg); len(ds) > 0 {
+		names := make([]string, 0, len(ds))
+		for _, d := range ds {
+			if !slices.Contains(names, d.Name) {
+				names = append(names, d.Name)
+			}
+		}
+		return nil, errorf(KindInvalid, "the config would leave published endpoints unservable ("+strings.Join(names, ", ")+")", ds...)
+	}
+	v := &View{cfg: cfg}
+	v.live.Store(r.lenientTable(cfg, r.rev, r.published))
+	r.views[v] = struct{}{}
+	return v, nil
+}
+
+// unservable lists the problems of the published records cfg could not
+// serve. r.mu must be held.
+func (r *Registry) unservable(cfg *config) []Detail {
+	var ds []Detail
+	for _, name := range slices.Sorted(maps.Keys(r.published)) {
+		rec := r.published[name]
+		if _, shadowed := cfg.declared[name]; shadowed || !rec.IsActive() {
+			continue
+		}
+		_, rds := r.cache.check(cfg, rec, false)
+		for _, d := range rds {
+			d.Name = name
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// Activate makes v the view admin calls work with (writes, syncs and
+// their validation), as its config starts.
+func (r *Registry) Activate(v *View) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.active == v {
+		return
+	}
+	v.prev = r.active
+	r.setActive(v)
+}
+
+// Deactivate undoes Activate when v's config stops: if v is still active,
+// the view active before it is again. A config that started and was
+// replaced by a newer one changes nothing here.
+func (r *Registry) Deactivate(v *View) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.active != v || v.prev == nil {
+		return
+	}
+	if _, attached := r.views[v.prev]; attached {
+		r.setActive(v.prev)
+	}
+}
+
+// Detach forgets v when its config is cleaned up.
+func (r *Registry) Detach(v *View) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.active == v {
+		return
+	}
+	delete(r.views, v)
+	for other := range r.views {
+		if other.prev == v {
+			other.prev = v.prev
+		}
+	}
+	r.prune()
+}
+
+// setActive switches the registry to v. r.mu must be held.
+func (r *Registry) setActive(v *View) {
+	r.active, r.cfg = v, v.cfg
+	r.draftIx = nil
+	r.gen++
+	r.live.Store(v.Live())
+}
+
+// setLive makes table the active view's and rebuilds the tables of the
+// other attached views (there are others only while a reload is under
+// way). r.mu must be held, with r.rev and r.published already set.
+func (r *Registry) setLive(table *Table) {
+	r.live.Store(table)
+	r.active.live.Store(table)
+	for v := range r.views {
+		if v != r.active {
+			v.live.Store(r.lenientTable(v.cfg, r.rev, r.published))
+		}
+	}
+}
