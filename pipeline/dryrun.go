@@ -183,7 +183,7 @@ func (s *dryRunSink) Ran(_ string, steps uint64) { s.steps = steps }
 
 func (s *dryRunSink) Failed(_ *call, ee *execmode.ExecError) {
 	s.steps = ee.Steps
-	s.err = ee.Error()
+	s.err = s.p.redactSecrets(ee.Error())
 }
 
 func (s *dryRunSink) Served(string, int, time.Duration) {}

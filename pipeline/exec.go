@@ -106,10 +106,11 @@ func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 	return inv
 }
 
-// logTo sends a program's log() lines to sink.
+// logTo sends a program's log() and print() lines to sink, secret values
+// redacted.
 func (p *Pipeline) logTo(sink Sink, name string, revision int64) func(level, msg string) {
 	return func(level, msg string) {
-		sink.Log(LogLine{Time: time.Now().UTC(), Endpoint: name, Revision: revision, Level: level, Message: msg})
+		sink.Log(LogLine{Time: time.Now().UTC(), Endpoint: name, Revision: revision, Level: level, Message: p.redactSecrets(msg)})
 	}
 }
 

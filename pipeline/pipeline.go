@@ -6,6 +6,7 @@ package pipeline
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,8 @@ type Pipeline struct {
 	cfg  Config
 	auth *authenticator
 	live *liveSink
+	// secrets redacts the secret values, nil when there are none.
+	secrets *strings.Replacer
 }
 
 // New prepares the rules of cfg; it fails on an invalid user.
@@ -66,7 +69,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.SnippetLogger == nil {
 		cfg.SnippetLogger = zap.NewNop()
 	}
-	p := &Pipeline{cfg: cfg, auth: auth}
+	p := &Pipeline{cfg: cfg, auth: auth, secrets: newSecretRedactor(cfg.Secrets)}
 	p.live = &liveSink{p: p}
 	return p, nil
 }

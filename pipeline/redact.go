@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"cmp"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -52,4 +54,39 @@ func redact(msg string, body []byte, credentials []string, secrets []string) str
 		}
 		return w
 	})
+}
+
+// minRedacted is the shortest secret value redacted: shorter values would
+// blank out ordinary words.
+const minRedacted = 4
+
+// newSecretRedactor replaces every secret value (of minRedacted bytes or
+// more) with the redaction mark, longest first so that a secret holding
+// another is replaced whole. It returns nil when there is nothing to
+// redact.
+func newSecretRedactor(secrets []string) *strings.Replacer {
+	vals := make([]string, 0, len(secrets))
+	for _, s := range secrets {
+		if len(s) >= minRedacted {
+			vals = append(vals, s)
+		}
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	slices.SortFunc(vals, func(a, b string) int { return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b)) })
+	pairs := make([]string, 0, 2*len(vals))
+	for _, v := range vals {
+		pairs = append(pairs, v, redactedMark)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// redactSecrets removes the secret values from words of a program that
+// leave the process: log() and print() lines, dry-run errors.
+func (p *Pipeline) redactSecrets(s string) string {
+	if p.secrets == nil {
+		return s
+	}
+	return p.secrets.Replace(s)
 }

@@ -24,3 +24,14 @@ func TestRedact(t *testing.T) {
 		})
 	}
 }
+
+func TestSecretRedactor(t *testing.T) {
+	r := newSecretRedactor([]string{"abc", "token-1234", "token-1234-long", ""})
+	got := r.Replace("a=token-1234-long b=token-1234 c=abc")
+	if want := "a=" + redactedMark + " b=" + redactedMark + " c=abc"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if newSecretRedactor([]string{"ab"}) != nil {
+		t.Fatal("a redactor for values too short to redact")
+	}
+}
