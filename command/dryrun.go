@@ -17,6 +17,8 @@ type exampleResult struct {
 	Passed   bool            `json:"passed"`
 	Expected json.RawMessage `json:"expected"`
 	Got      json.RawMessage `json:"got"`
+	// Error says why the example could not run.
+	Error string `json:"error"`
 }
 
 // dryRunAnswer is the answer to a test with a request.
@@ -165,6 +167,9 @@ func (s *session) runExamples(name, path string) error {
 			fmt.Fprintf(s.out, "%s  %s\n", s.paint(red, "FAIL"), r.Name)
 			fmt.Fprintf(s.out, "      expected: %s\n", compactJSON(r.Expected))
 			fmt.Fprintf(s.out, "      got:      %s\n", compactJSON(r.Got))
+			if r.Error != "" {
+				fmt.Fprintf(s.out, "      error:    %s\n", r.Error)
+			}
 		}
 		if len(results) > 0 {
 			fmt.Fprintf(s.out, "%d passed, %d failed\n", len(results)-failed, failed)
