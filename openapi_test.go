@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/caddy-endpoint/endpoint/openapi"
+	"github.com/caddy-endpoint/endpoint/openapi/openapitest"
 )
 
 func TestOpenAPI(t *testing.T) {
@@ -58,6 +59,9 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("security schemes %v", doc.Components.SecuritySchemes)
 	}
 
+	if err := openapitest.Check(raw); err != nil {
+		t.Fatal(err)
+	}
 	var paths []string
 	for p := range doc.Paths {
 		paths = append(paths, p)
@@ -103,9 +107,9 @@ func TestOpenAPI(t *testing.T) {
 		{"bearer auth", "/items/{id}", "delete", "security", `[{"bearerAuth":[]}]`},
 		{"public", "/files/{dir}/{rest}", "get", "security", `[]`},
 		{"JSON schema from YAML", "/items", "post", "requestBody",
-			`{"content":{"application/json":{"schema":{"properties":{"note":{"type":"string"},"qty":{"minimum":1,"type":"integer"}},"required":["qty"],"type":"object"}}},"required":true}`},
+			`{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/create-item"}}},"required":true}`},
 		{"XSD body", "/notes", "put", "requestBody",
-			`{"content":{"application/xml":{"schema":{"description":"validated against the endpoint's XSD","type":"string"}}},"required":true}`},
+			`{"content":{"application/xml":{"schema":{"description":"an XML document valid against the endpoint's XSD","type":"string"}}},"required":true}`},
 		{"body without schema", "/upload", "post", "requestBody", `{"content":{"text/csv":{}},"required":true}`},
 		{"no body for GET", "/items/{id}", "get", "requestBody", ``},
 	}
@@ -144,5 +148,53 @@ func TestOpenAPIEmpty(t *testing.T) {
 	_ = json.Unmarshal(raw, &doc)
 	if paths, ok := doc["paths"].(map[string]any); !ok || len(paths) != 0 {
 		t.Errorf("paths %v, want an empty object", doc["paths"])
+	}
+}
+
+// TestOpenAPIRefsResolve: a body schema's own references ($defs, the root,
+// anchors, an embedded resource) resolve from the document, which is
+// valid OpenAPI 3.1.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	app, _ := newTestApp(t, map[string]any{
+		"users": map[string]any{"bot": map[string]any{}},
+		"endpoints": []rec{
+			{"name": "tree", "route": "/tree", "request_method": "POST", "auth_type": "public", "exec_as_user": "bot",
+				"request_content_type": "application/json", "code_snippet": `result = {}`,
+				"request_content_schema": `{
+					"$id": "https://example.com/tree",
+					"$defs": {
+						"n": {"type": "integer"},
+						"node": {"$anchor": "node", "type": "object", "properties": {
+							"v": {"$ref": "#/$defs/n"}, "kids": {"type": "array", "items": {"$ref": "#"}}}},
+						"inner": {"$id": "https://example.com/inner", "$defs": {"s": {"type": "string"}}, "$ref": "#/$defs/s"}
+					},
+					"type": "object",
+					"properties": {"root": {"$ref": "#node"}, "label": {"$ref": "#/$defs/inner"}}
+				}`},
+		},
+	})
+	raw, err := json.Marshal(openapi.Document(app.Registry().Live()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := openapitest.Check(raw); err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	refs, _ := openapitest.Refs(raw)
+	want := map[string]bool{
+		"#/components/schemas/tree":                     true,
+		"#/components/schemas/tree/$defs/n":             true,
+		"#/components/schemas/tree/$defs/node":          true,
+		"#/components/schemas/tree/$defs/inner":         true,
+		"#/components/schemas/tree/$defs/inner/$defs/s": true,
+	}
+	for _, r := range refs {
+		delete(want, r)
+	}
+	if len(want) > 0 {
+		t.Fatalf("references %v missing from %v", want, refs)
+	}
+	if strings.Contains(string(raw), `"$id"`) {
+		t.Errorf("$id kept: %s", raw)
 	}
 }

@@ -3,6 +3,7 @@ package openapi
 
 import (
 	"encoding/json"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 // paths, methods, path parameters, body schemas and auth.
 func Document(t *registry.Table) map[string]any {
 	paths := map[string]map[string]any{}
+	schemas := map[string]any{}
 	for _, e := range t.Entries() {
 		rec := e.Record
 		// OpenAPI has no "rest of the path" parameter: {rest...} is {rest}
@@ -50,10 +52,16 @@ func Document(t *registry.Table) map[string]any {
 			if rec.RequestContentSchema != "" {
 				if rec.RequestContentType == "application/json" {
 					if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
-						media["schema"] = doc
+						// the schema becomes a component, its references
+						// rewritten to resolve from the document
+						base := "#/components/schemas/" + rec.Name
+						schemas[rec.Name] = relocate(doc, base)
+						media["schema"] = map[string]any{"$ref": base}
 					}
 				} else {
-					media["schema"] = map[string]any{"type": "string", "description": "validated against the endpoint's XSD"}
+					media["schema"] = map[string]any{"type": "string", "description": "an XML document valid against the endpoint's XSD"}
+					op["description"] = "The request body is XML validated against the endpoint's XSD. " +
+						"OpenAPI cannot express an XSD, so the body is documented as an application/xml string."
 				}
 			}
 			op["requestBody"] = map[string]any{
@@ -82,12 +90,96 @@ func Document(t *registry.Table) map[string]any {
 		},
 		"paths": paths,
 		"components": map[string]any{
+			"schemas": schemas,
 			"securitySchemes": map[string]any{
 				"basicAuth":  map[string]any{"type": "http", "scheme": "basic"},
 				"bearerAuth": map[string]any{"type": "http", "scheme": "bearer"},
 			},
 		},
 	}
+}
+
+// relocate copies a body schema for the place base (a URI fragment such
+// as "#/components/schemas/orders") and rewrites its schema-internal
+// references to resolve from the document there: "#" and "#/$defs/n"
+// become base and base+"/$defs/n", a "#name" anchor becomes the pointer
+// of the subschema that declares it. $id is dropped, since it would make
+// the references resolve against another base; a reference inside an
+// embedded resource (a subschema with $id) is rewritten against that
+// subschema. Values of const, enum, default and examples are data and
+// are copied as they are.
+func relocate(doc any, base string) any {
+	anchors := map[string]string{}
+	collectAnchors(doc, base, anchors)
+	return rewriteRefs(doc, base, base, anchors)
+}
+
+// dataKeywords hold instance values, not subschemas.
+var dataKeywords = map[string]bool{"const": true, "enum": true, "default": true, "examples": true}
+
+func collectAnchors(v any, ptr string, anchors map[string]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for _, k := range []string{"$anchor", "$dynamicAnchor"} {
+			if a, ok := v[k].(string); ok {
+				anchors["#"+a] = ptr
+			}
+		}
+		for k, sub := range v {
+			if !dataKeywords[k] {
+				collectAnchors(sub, ptr+"/"+escapePointer(k), anchors)
+			}
+		}
+	case []any:
+		for i, sub := range v {
+			collectAnchors(sub, ptr+"/"+strconv.Itoa(i), anchors)
+		}
+	}
+}
+
+func rewriteRefs(v any, ptr, resource string, anchors map[string]string) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, ok := v["$id"].(string); ok {
+			resource = ptr
+		}
+		out := make(map[string]any, len(v))
+		for k, sub := range v {
+			switch {
+			case k == "$id":
+				continue
+			case dataKeywords[k]:
+				out[k] = sub
+			case k == "$ref" || k == "$dynamicRef":
+				out[k] = sub
+				if ref, ok := sub.(string); ok {
+					if target, ok := anchors[ref]; ok {
+						out[k] = target
+					} else if ref == "#" || strings.HasPrefix(ref, "#/") {
+						out[k] = resource + ref[1:]
+					}
+				}
+			default:
+				out[k] = rewriteRefs(sub, ptr+"/"+escapePointer(k), resource, anchors)
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, sub := range v {
+			out[i] = rewriteRefs(sub, ptr+"/"+strconv.Itoa(i), resource, anchors)
+		}
+		return out
+	}
+	return v
+}
+
+// escapePointer escapes a JSON Pointer token ("~" and "/") and what a URI
+// fragment may not hold as is.
+func escapePointer(tok string) string {
+	tok = strings.ReplaceAll(tok, "~", "~0")
+	tok = strings.ReplaceAll(tok, "/", "~1")
+	return url.PathEscape(tok)
 }
 
 // addExample shows an example as a response example of its status and,
