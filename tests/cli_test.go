@@ -366,6 +366,34 @@ result = {"payload": {"v": 1}}`))
 	if r = c.cliOK("logs", "--endpoint", "other"); r.Stdout != "" {
 		t.Fatalf("logs of another endpoint: %s", r)
 	}
+
+	// --follow prints the lines there are, then those that come later,
+	// until interrupted
+	before := strings.Count(c.cliOK("logs", "--endpoint", "hello").Stdout, "hello called")
+	follow := exec.Command(caddyBin, "endpoint", "logs", "--follow", "--endpoint", "hello", "--address", c.adminAddr)
+	out := &lockedBuffer{}
+	follow.Stdout, follow.Stderr = out, out
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	followDone := make(chan error, 1)
+	go func() { followDone <- follow.Wait() }()
+	defer func() { _ = follow.Process.Kill() }()
+	waitFor(t, func() bool { return strings.Count(out.String(), "hello called") == before })
+	expect(t, c.get("/hello"), 200)
+	waitFor(t, func() bool { return strings.Count(out.String(), "hello called") == before+1 })
+	_ = follow.Process.Signal(os.Interrupt)
+	select {
+	case err := <-followDone:
+		if err != nil {
+			t.Fatalf("logs --follow ended with %v after an interrupt:\n%s", err, out.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("logs --follow did not end on an interrupt")
+	}
+	if n := strings.Count(out.String(), "hello called"); n != before+1 {
+		t.Fatalf("logs --follow printed %d lines, want %d:\n%s", n, before+1, out.String())
+	}
 }
 
 // TestCLIHelp: `caddy help endpoint` and each verb's --help.
