@@ -197,6 +197,8 @@ func (r *Registry) apply(ctx context.Context, ix *indexFile, recs []*Record, opt
 		return ApplyResult{}, err
 	}
 	r.drafts = next
+	r.draftIx = nil
+	r.gen++
 	r.prune()
 	if opts.Sync && !p.empty() {
 		if err := r.publish(ctx, ix, rev, set, table, false, RevisionApply, opts.Origin); err != nil {
@@ -210,7 +212,15 @@ func (r *Registry) apply(ctx context.Context, ix *indexFile, recs []*Record, opt
 // storeDrafts writes and deletes drafts; when one fails, the ones already
 // written are put back as they were, so that a failed apply stores
 // nothing. r.mu and the storage lock must be held.
-func (r *Registry) storeDrafts(ctx context.Context, writes []*Record, deletes []string) error {
+func (r *Registry) storeDrafts(ctx context.Context, writes []*Record, deletes []string) (err error) {
+	if len(writes) == 0 && len(deletes) == 0 {
+		return nil
+	}
+	touched, err := r.touchDrafts(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { touched(err) }()
 	var done []string
 	undo := func() {
 		for _, n := range done {

@@ -348,7 +348,13 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 	if !ifMatches(ifMatch, cur) {
 		return staleError(name)
 	}
-	if err := r.storage.Delete(ctx, r.draftKey(name)); err != nil {
+	touched, err := r.touchDrafts(ctx)
+	if err != nil {
+		return err
+	}
+	err = r.storage.Delete(ctx, r.draftKey(name))
+	touched(err)
+	if err != nil {
 		return fmt.Errorf("deleting draft %q: %w", name, err)
 	}
 	r.setDraft(name, nil)
@@ -383,7 +389,13 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 	}
 	now := r.now().UTC().Truncate(time.Millisecond)
 	rec.UpdatedAt = &now
-	if err := r.storeJSON(ctx, r.draftKey(rec.Name), rec); err != nil {
+	touched, err := r.touchDrafts(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	err = r.storeJSON(ctx, r.draftKey(rec.Name), rec)
+	touched(err)
+	if err != nil {
 		return Record{}, err
 	}
 	r.setDraft(rec.Name, rec)

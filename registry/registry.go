@@ -78,6 +78,13 @@ type Registry struct {
 	// records for the conflict check of a write; nil after a change of
 	// the whole set, built again on the next write.
 	draftIx *routeIndex
+	// draftStamp is the drafts' stamp in storage when this instance's
+	// memory of the drafts was last known to be the storage's; "" when
+	// unknown. A publication that finds it unchanged reads no draft.
+	draftStamp string
+	// publishedAt is the state in which every draft was last found
+	// published: a sync from that same state does nothing.
+	publishedAt publishedMark
 	// writesSincePrune counts the draft writes since the compiled cache
 	// was last pruned.
 	writesSincePrune int
@@ -307,6 +314,7 @@ func (r *Registry) install(st *storedState, table *Table) {
 	r.drafts, r.published, r.rev, r.revisions = st.drafts, st.published, st.ix.Revision, st.ix.Revisions
 	r.dirty = false
 	r.draftIx = nil
+	r.draftStamp = ""
 	r.gen++
 	r.setLive(table)
 	r.prune()

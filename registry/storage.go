@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,6 +170,45 @@ func (r *Registry) loadDrafts(ctx context.Context) (map[string]*Record, error) {
 		drafts[rec.Name] = rec
 	}
 	return drafts, nil
+}
+
+// stampKey holds the drafts' stamp: a random value stored anew before
+// any stored draft changes, under the storage lock.
+func (r *Registry) stampKey() string { return r.key("drafts.stamp") }
+
+// loadStamp reads the drafts' stamp; "" when there is none yet.
+func (r *Registry) loadStamp(ctx context.Context) (string, error) {
+	data, err := r.storage.Load(ctx, r.stampKey())
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("loading %s: %w", r.stampKey(), err)
+	}
+	return string(data), nil
+}
+
+// touchDrafts gives the stored drafts a new stamp before they change, so
+// that every instance reads them again before it publishes. The storage
+// lock must be held. The caller reports the outcome of its change to
+// done: this instance goes on trusting its memory of the drafts only
+// when it did before (the stamp was its own) and the change succeeded.
+func (r *Registry) touchDrafts(ctx context.Context) (done func(error), err error) {
+	cur, err := r.loadStamp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	next := rand.Text()
+	if err := r.storage.Store(ctx, r.stampKey(), []byte(next)); err != nil {
+		return nil, fmt.Errorf("storing %s: %w", r.stampKey(), err)
+	}
+	known := cur != "" && cur == r.draftStamp
+	r.draftStamp = ""
+	return func(err error) {
+		if err == nil && known {
+			r.draftStamp = next
+		}
+	}, nil
 }
 
 // lockStorage takes the cluster-wide lock that serializes publishing.

@@ -113,10 +113,32 @@ func pendingOf(drafts, published map[string]*Record, declared map[string]*Record
 	return p
 }
 
+// markPublished notes that every draft is published and the set passed
+// every check under this config: until the state or the config changes,
+// a sync has nothing to do and nothing to check. r.mu must be held.
+func (r *Registry) markPublished() {
+	r.publishedAt = publishedMark{gen: r.gen, cfg: r.cfg}
+}
+
+// allPublished reports whether nothing changed since markPublished. r.mu
+// must be held (read or write).
+func (r *Registry) allPublished() bool {
+	return r.publishedAt.cfg != nil && r.publishedAt == publishedMark{gen: r.gen, cfg: r.cfg}
+}
+
+// publishedMark is the state in which every draft was found published.
+type publishedMark struct {
+	gen uint64
+	cfg *config
+}
+
 // Status reports the live revision and what a sync would publish.
 func (r *Registry) Status() SyncStatus {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	if r.allPublished() {
+		return SyncStatus{Revision: r.rev, InSync: true, Pending: Pending{Added: []string{}, Changed: []string{}, Removed: []string{}}}
+	}
 	p := pendingOf(r.drafts, r.published, r.cfg.declared)
 	return SyncStatus{Revision: r.rev, InSync: p.empty(), Pending: p}
 }
@@ -255,6 +277,9 @@ func publishingAs[T any](r *Registry, ctx context.Context, publish func(*indexFi
 }
 
 func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (SyncResult, error) {
+	if len(opts.Only) == 0 && r.allPublished() {
+		return SyncResult{Revision: r.rev, Added: []string{}, Changed: []string{}, Removed: []string{}}, nil
+	}
 	set, ds := r.selected(opts.Only)
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, "sync refused: unknown endpoints", ds...)
@@ -268,6 +293,9 @@ func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (S
 	}
 	p := pendingOf(set, r.published, r.cfg.declared)
 	if p.empty() {
+		if len(opts.Only) == 0 {
+			r.markPublished()
+		}
 		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 	}
 	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
@@ -275,6 +303,9 @@ func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (S
 	}
 	if err := r.publish(ctx, ix, rev, set, table, false, RevisionSync, opts.Origin); err != nil {
 		return SyncResult{}, err
+	}
+	if len(opts.Only) == 0 {
+		r.markPublished()
 	}
 	return SyncResult{Revision: rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 }
@@ -288,11 +319,23 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// the drafts as stored now: when the stamp is the one this instance
+	// last saw or wrote, its memory of them is the storage's
+	stamp, err := r.loadStamp(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if ix.Revision != r.rev || ix.RestoreDrafts || r.dirty {
 		if err := r.reload(ctx, true); err != nil {
 			return nil, err
 		}
+		if !ix.RestoreDrafts {
+			r.draftStamp = stamp
+		}
 		return r.loadIndex(ctx)
+	}
+	if stamp != "" && stamp == r.draftStamp {
+		return ix, nil
 	}
 	drafts, err := r.loadDrafts(ctx)
 	if err != nil {
@@ -300,6 +343,7 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 	}
 	r.drafts = drafts
 	r.draftIx = nil
+	r.draftStamp = stamp
 	r.gen++
 	return ix, nil
 }
@@ -437,6 +481,11 @@ func (r *Registry) withShadowed(set map[string]*Record) map[string]*Record {
 // declared record excepted), then clears the index's restore flag. It is
 // idempotent, so an interrupted rollback is finished by the next load.
 func (r *Registry) restoreDrafts(ctx context.Context, cfg *config, ix *indexFile, recs []*Record) error {
+	// the memory of the drafts is made the storage's by the caller, or
+	// read again
+	if _, err := r.touchDrafts(ctx); err != nil {
+		return err
+	}
 	want := recordMap(recs)
 	stored, err := r.loadDrafts(ctx)
 	if err != nil {
