@@ -82,8 +82,18 @@ $(XCADDY):
 xcaddy-check: deps $(XCADDY)
 	XCADDY=$(XCADDY) bash scripts/xcaddy-check.sh
 
-test: lint unit ui-check cgo-free integration xcaddy-check
-	@echo "make test: all suites passed"
+# test runs every phase in turn, saying when each starts and how long it
+# took, and stops at the first that fails.
+TEST_PHASES := lint unit ui-check cgo-free integration xcaddy-check
+test:
+	@total=$$(date +%s); for p in $(TEST_PHASES); do \
+		echo "==> make $$p: starting at $$(date -u +%H:%M:%S) UTC"; s=$$(date +%s); \
+		if ! $(MAKE) --no-print-directory $$p; then \
+			echo "==> make $$p: FAILED after $$(( $$(date +%s) - s ))s"; exit 1; \
+		fi; \
+		echo "==> make $$p: passed in $$(( $$(date +%s) - s ))s"; \
+	done; \
+	echo "make test: all suites passed in $$(( $$(date +%s) - total ))s"
 
 bench: build
 	bash bench/run.sh

@@ -334,6 +334,12 @@ func (a *App) Validate() error {
 // polling the storage for revisions published elsewhere.
 func (a *App) Start() error {
 	a.state.reg.Activate(a.view)
+	live, pending := a.view.Live(), a.state.reg.Status().Pending
+	a.logger.Info("endpoint app started",
+		zap.Int64("revision", live.Revision()),
+		zap.Int("endpoints", len(live.Entries())),
+		zap.Int("pending", len(pending.Added)+len(pending.Changed)+len(pending.Removed)),
+		zap.Int("unservable", len(live.Unservable())))
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	go a.poll(ctx, time.Duration(a.SyncInterval))
