@@ -115,14 +115,14 @@ func newBrowser(t *testing.T, user, password string) *browser {
 }
 
 // consoleProblems lists what the page wrote to the console as errors, such
-// as a Content-Security-Policy refusal, leaving out the refused saves and
-// syncs the test provokes on purpose.
+// as a Content-Security-Policy refusal, leaving out the refused saves (400,
+// 412) the test provokes on purpose.
 func (b *browser) consoleProblems() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
 	for _, p := range b.problems {
-		if strings.Contains(p, "status of 400") {
+		if strings.Contains(p, "status of 400") || strings.Contains(p, "status of 412") {
 			continue
 		}
 		out = append(out, p)
@@ -175,6 +175,8 @@ func (b *browser) screenshot(name string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
+	// the toast of the last action would hide part of the page
+	_ = chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("toast").hidden = true`))
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
@@ -285,6 +287,24 @@ func TestUIInBrowser(t *testing.T) {
 	before := expect(t, p.admin("GET", "/endpoint/endpoints/ui-hello", nil), http.StatusOK).JSON(t)
 	b.do("opening the record", chromedp.Navigate(ui+"#/e/ui-hello"), chromedp.WaitVisible("#tab-code"), chromedp.Click("#tab-code"),
 		chromedp.WaitVisible("#code-editor .cm-content"))
+
+	// the record changes elsewhere while the form is open: the save is
+	// refused with 412 and the form offers the difference
+	expect(t, p.admin("PATCH", "/endpoint/endpoints/ui-hello", map[string]any{"route_group": "elsewhere"}), http.StatusOK)
+	b.do("saving over a change made elsewhere", chromedp.Click("#tab-fields"), chromedp.WaitVisible("#f-route_group"),
+		chromedp.SendKeys("#f-route_group", "mine"), chromedp.Click("#save"), chromedp.WaitVisible("#conflict"))
+	if got := b.text("#conflict"); !strings.Contains(got, "changed elsewhere") {
+		t.Fatalf("the 412 answer: %q", got)
+	}
+	b.do("showing the difference", chromedp.Click("#conflict-show"), chromedp.WaitVisible("#conflict-diff"))
+	if got := b.text("#conflict-diff"); !strings.Contains(got, `-route_group: "elsewhere"`) || !strings.Contains(got, `+route_group: "mine"`) {
+		t.Fatalf("the difference offered on 412: %q", got)
+	}
+	b.screenshot("form-conflict")
+	b.do("loading their version", chromedp.Click("#conflict-theirs"))
+	b.waitJS("their version is loaded", `document.querySelector("#f-route_group") && document.querySelector("#f-route_group").value === "elsewhere"`)
+	before = expect(t, p.admin("GET", "/endpoint/endpoints/ui-hello", nil), http.StatusOK).JSON(t)
+	b.do("opening the code", chromedp.Click("#tab-code"), chromedp.WaitVisible("#code-editor .cm-content"))
 	b.typeCode("#code-editor", "x = 1\ny = = 2\nresult = {\"payload\": x}")
 	b.do("saving the broken code", chromedp.Click("#save"))
 	b.waitJS("the error is marked at line 2", `!!document.querySelector('#code-errors li[data-line="2"]') && !!document.querySelector("#code-editor .cm-lintRange-error") && !!document.querySelector("#code-editor .cm-lint-marker-error")`)
@@ -302,6 +322,17 @@ func TestUIInBrowser(t *testing.T) {
 	b.do("saving the fixed code", chromedp.Click("#save"))
 	b.waitJS("the fixed code is saved", `document.querySelector("#form-status").textContent.startsWith("Saved version") && !document.querySelector("#code-errors li")`)
 	b.waitJS("the banner shows the change", `(document.querySelector("#pending-count") || {}).textContent === "1 pending change"`)
+
+	// a dry run of the saved draft answers the new code while the live
+	// route still answers the old one
+	b.do("a dry run", chromedp.Click("#tab-examples"), chromedp.WaitVisible("#run-dry"), chromedp.Click("#run-dry"),
+		chromedp.WaitVisible("#dry-status"))
+	if st, body := b.text("#dry-status"), b.text("#dry-body-out"); st != "200" || !strings.Contains(body, `"v":2`) {
+		t.Fatalf("dry run: %s %s", st, body)
+	}
+	if a := p.get("/ui-hello"); !strings.Contains(string(a.Body), `"v":1`) {
+		t.Fatalf("GET /ui-hello before the second sync: %s", a)
+	}
 	b.do("syncing again", chromedp.Click("#sync-open"), chromedp.WaitVisible("#sync-message"),
 		chromedp.SendKeys("#sync-message", "second version"), chromedp.Click("#sync-confirm"))
 	b.waitJS("the banner is gone", `document.querySelector("#banner").hidden`)

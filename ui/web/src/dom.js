@@ -31,6 +31,7 @@ let toastTimer;
 // toast tells the outcome of an action in a polite live region.
 export function toast(text, kind = 'ok') {
   const el = document.getElementById('toast');
+  el.hidden = false;
   el.className = 'toast show ' + kind;
   el.textContent = text;
   clearTimeout(toastTimer);

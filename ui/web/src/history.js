@@ -73,7 +73,7 @@ function renderDiff(d, a, b, focus) {
 
 // renderUnified shows a unified diff with its added and removed lines marked.
 export function renderUnified(text) {
-  return h('pre', {class: 'unified'}, String(text).split('\n').map((l) => {
+  return h('pre', {class: 'unified'}, String(text).split('\n').filter((l) => !/^=+$/.test(l)).map((l) => {
     const cls = l.startsWith('+++') || l.startsWith('---') ? 'file' : l.startsWith('@@') ? 'hunk' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : '';
     return h('span', {class: cls}, l + '\n');
   }));
