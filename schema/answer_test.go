@@ -83,3 +83,56 @@ func TestInvalidUTF8InJSONString(t *testing.T) {
 		t.Errorf("valid UTF-8 refused: %+v", vs)
 	}
 }
+
+// TestIDNFormats: idn-hostname and idn-email are checked, not ignored.
+func TestIDNFormats(t *testing.T) {
+	v, err := Compile("application/json", `{"type": "object", "properties": {
+		"h": {"type": "string", "format": "idn-hostname"},
+		"e": {"type": "string", "format": "idn-email"}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		body string
+		ok   bool
+	}{
+		{`{"h": "bücher.example"}`, true},
+		{`{"h": "例え.テスト"}`, true},
+		{`{"h": "xn--bcher-kva.example"}`, true},
+		{`{"h": "bad_host!.example"}`, false},
+		{`{"h": "-lead.example"}`, false},
+		{`{"h": "` + strings.Repeat("a", 64) + `.example"}`, false},
+		{`{"e": "jürgen@bücher.example"}`, true},
+		{`{"e": "用户@例子.广告"}`, true},
+		{`{"e": "plain@example.com"}`, true},
+		{`{"e": "no-at-sign"}`, false},
+		{`{"e": "a..b@example.com"}`, false},
+		{`{"e": "a b@example.com"}`, false},
+		{`{"e": "ok@bad_host!"}`, false},
+	}
+	for _, tt := range tests {
+		_, vs := v.Validate([]byte(tt.body))
+		if tt.ok != (len(vs) == 0) {
+			t.Errorf("%s: violations %+v, want ok=%v", tt.body, vs, tt.ok)
+		}
+		if !tt.ok && len(vs) > 0 && vs[0].Type != "format" {
+			t.Errorf("%s: type %q, want format", tt.body, vs[0].Type)
+		}
+	}
+}
+
+// TestPatternIsRE2: what README says of pattern holds.
+func TestPatternIsRE2(t *testing.T) {
+	for _, p := range []string{`(?<=a)b`, `a(?=b)`, `(a)\1`} {
+		if _, err := Compile("application/json", `{"type": "string", "pattern": "`+strings.ReplaceAll(p, `\`, `\\`)+`"}`); err == nil {
+			t.Errorf("pattern %s accepted", p)
+		}
+	}
+	v, err := Compile("application/json", `{"type": "string", "pattern": "^\\s$"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, vs := v.Validate([]byte(`"\u00a0"`)); len(vs) == 0 {
+		t.Error(`\s matched a non-breaking space`)
+	}
+}

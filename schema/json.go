@@ -59,6 +59,9 @@ func compileJSON(source string) (Validator, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
+	for _, f := range idnFormats {
+		c.RegisterFormat(f)
+	}
 	c.UseLoader(refuseLoader{})
 	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, fmt.Errorf("compiling JSON schema: %v", err)

@@ -23,6 +23,11 @@ type heliumBackend struct {
 var xmlParser = helium.NewParser().SuppressErrors(true).SuppressWarnings(true)
 
 func newXSDBackend(src []byte) (xsdBackend, error) {
+	// helium compiles these and then refuses every body; libxml2 refuses
+	// them here
+	if err := checkXSDRefs(src); err != nil {
+		return nil, err
+	}
 	ctx := context.Background()
 	doc, err := xmlParser.Parse(ctx, src)
 	if err != nil {

@@ -46,3 +46,14 @@ func TestJSONBodyInvalidUTF8(t *testing.T) {
 	}
 	expect(t, do(t, "POST", c.HTTP+"/utf8", `{"s": "héllo"}`, "Content-Type", "application/json"), 200)
 }
+
+// TestEncodedSlashInPathParameter: as README says, %2F matches within one
+// segment and arrives decoded.
+func TestEncodedSlashInPathParameter(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers})
+	c.create(publicRecord("items", "/items/{id}", `result = {"payload": request.path_params["id"]}`))
+	c.sync()
+	if got := string(expect(t, c.get("/items/a%2Fb"), 200).Body); got != `"a/b"` {
+		t.Fatalf("path parameter: %s", got)
+	}
+}
