@@ -21,7 +21,7 @@ export GONOSUMDB=github.com/caddy-endpoint
 	cat "$out/build.log"; exit 1; }
 
 mods=$("$out/caddy" list-modules)
-for m in endpoint http.handlers.endpoint admin.api.endpoint endpoint.exec_modes.code; do
+for m in endpoint http.handlers.endpoint http.handlers.endpoint_ui admin.api.endpoint endpoint.exec_modes.code; do
 	grep -qx "$m" <<<"$mods" || { echo "xcaddy build: module $m is not registered"; exit 1; }
 done
 
@@ -40,8 +40,15 @@ cat >"$out/Caddyfile" <<'CF'
 :8080 {
 	endpoint api
 }
+:8081 {
+	basic_auth {
+		ops $2a$14$E4hHQ/r0Rb8BqcIsW0XG.eWRUErrRaWcoZ88wNybaAGlfDW1s9QcG
+	}
+	endpoint_ui /ops
+}
 CF
 json=$("$out/caddy" adapt --config "$out/Caddyfile" --adapter caddyfile 2>/dev/null)
 grep -q '"handler":"endpoint"' <<<"$json" || { echo "xcaddy build: the endpoint directive is not registered"; exit 1; }
 grep -q '"endpoint":{' <<<"$json" || { echo "xcaddy build: the endpoint global option is not registered"; exit 1; }
+grep -q '"handler":"endpoint_ui","prefix":"/ops"' <<<"$json" || { echo "xcaddy build: the endpoint_ui directive is not registered"; exit 1; }
 echo "xcaddy build: modules and Caddyfile parts registered"

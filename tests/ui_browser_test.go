@@ -340,6 +340,12 @@ func TestUIInBrowser(t *testing.T) {
 		t.Fatalf("GET /ui-hello after the second sync: %s", a)
 	}
 
+	// Code Help lists the snippet API from /endpoint/help
+	b.do("opening Code Help", chromedp.Click("#tab-codehelp"), chromedp.WaitVisible("#help-list dt"))
+	if got := b.text("#help-list"); !strings.Contains(got, "request") || !strings.Contains(got, "Response") {
+		t.Fatalf("Code Help: %q", got)
+	}
+
 	// History: both revisions with message and source, and their diff
 	b.do("opening History", chromedp.Click("#tab-history"), chromedp.WaitVisible(`#rev-table tr[data-rev="2"]`))
 	hist := b.text("#rev-table")

@@ -390,7 +390,7 @@ export async function showForm(root, name, params) {
 
   async function loadHelp() {
     try {
-      renderHelp(helpPanel, (await get('endpoint/help')).data);
+      renderHelp(helpPanel, (await get('endpoint/help?exec_mode=' + enc(f.exec_mode.value.trim() || 'code'))).data);
     } catch (e) {
       clear(helpPanel, h('p', {class: 'error'}, 'Loading the help failed: ' + e.message));
     }
