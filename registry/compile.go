@@ -261,11 +261,21 @@ func (c *cache) checkAll(cfg *config, recs []*Record, declared bool) ([]*Entry, 
 // fixed): the record at fault is the one the admin can change. Each
 // record is checked against the earlier ones it can overlap only.
 func conflicts(recs []*Record, fixed map[string]*Record) []Detail {
-	sorted := slices.SortedFunc(slices.Values(recs), func(a, b *Record) int { return strings.Compare(a.Name, b.Name) })
+	pairs := make([][]routed, len(recs))
+	for i, rec := range recs {
+		pairs[i] = routedOf(rec)
+	}
+	return conflictsOf(pairs, fixed)
+}
+
+// conflictsOf is conflicts for records given by their (route, method)
+// pairs, parsed already; a record without pairs is left out.
+func conflictsOf(pairs [][]routed, fixed map[string]*Record) []Detail {
+	pairs = slices.DeleteFunc(slices.Clone(pairs), func(rs []routed) bool { return len(rs) == 0 })
+	slices.SortFunc(pairs, func(a, b []routed) int { return strings.Compare(a[0].rec.Name, b[0].rec.Name) })
 	var ix routeIndex
 	var ds []Detail
-	for _, rec := range sorted {
-		rs := routedOf(rec)
+	for _, rs := range pairs {
 		var mine []Detail
 		var others []string
 		for _, r := range rs {

@@ -346,7 +346,7 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 	var unservable []string
 	for _, e := range entries {
 		if e.Record.IsActive() {
-			accepted.add(routedOf(e.Record)...)
+			accepted.add(e.routes...)
 		}
 	}
 	var mine []*Record
@@ -366,7 +366,7 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 			unservable = append(unservable, name)
 			continue
 		}
-		ro := routedOf(rec)
+		ro := e.routes
 		if clash := accepted.conflicts(ro, nil); len(clash) > 0 {
 			r.logger().Error("not serving published endpoint", zap.String("endpoint", name),
 				zap.Int64("revision", rev), zap.String("route", clash[0].Message))
@@ -390,8 +390,11 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 // pruneAfterWrite prunes once the writes since the last prune reach half
 // the number of drafts: a write costs the same at any size, and the cache
 // holds at most that many artefacts nobody uses. r.mu must be held.
-func (r *Registry) pruneAfterWrite() {
-	r.writesSincePrune++
+func (r *Registry) pruneAfterWrite() { r.pruneAfter(1) }
+
+// pruneAfter is pruneAfterWrite for a change of n records at once.
+func (r *Registry) pruneAfter(n int) {
+	r.writesSincePrune += n
 	if r.writesSincePrune > len(r.drafts)/2+64 {
 		r.prune()
 	}

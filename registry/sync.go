@@ -90,7 +90,7 @@ const maxMessageLen = 4096
 // pendingOf diffs drafts against published; declared names never pend.
 func pendingOf(drafts, published map[string]*Record, declared map[string]*Record) Pending {
 	p := Pending{Added: []string{}, Changed: []string{}, Removed: []string{}}
-	for _, n := range slices.Sorted(maps.Keys(drafts)) {
+	for n, draft := range drafts {
 		if _, ok := declared[n]; ok {
 			continue
 		}
@@ -98,11 +98,11 @@ func pendingOf(drafts, published map[string]*Record, declared map[string]*Record
 		switch {
 		case !ok:
 			p.Added = append(p.Added, n)
-		case !samePublished(pub, drafts[n]):
+		case !samePublished(pub, draft):
 			p.Changed = append(p.Changed, n)
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(published)) {
+	for n := range published {
 		if _, ok := declared[n]; ok {
 			continue
 		}
@@ -110,6 +110,9 @@ func pendingOf(drafts, published map[string]*Record, declared map[string]*Record
 			p.Removed = append(p.Removed, n)
 		}
 	}
+	slices.Sort(p.Added)
+	slices.Sort(p.Changed)
+	slices.Sort(p.Removed)
 	return p
 }
 
@@ -150,11 +153,11 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 	cfg := r.cfg
 	var ds []Detail
 	var live []*Entry
-	var active []*Record
+	var pairs [][]routed
 	for _, e := range cfg.declaredEntries {
 		if e.Record.IsActive() {
 			live = append(live, e)
-			active = append(active, e.Record)
+			pairs = append(pairs, e.routes)
 		}
 	}
 	var mine []*Record
@@ -173,10 +176,12 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 		}
 		if entries[i] != nil {
 			live = append(live, entries[i])
+			pairs = append(pairs, entries[i].routes)
+		} else {
+			pairs = append(pairs, routedOf(rec))
 		}
-		active = append(active, rec)
 	}
-	ds = append(ds, conflicts(active, cfg.declared)...)
+	ds = append(ds, conflictsOf(pairs, cfg.declared)...)
 	if len(ds) > 0 {
 		return nil, ds
 	}
@@ -378,10 +383,16 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 	if err := r.storeJSON(ctx, r.key("current"), next); err != nil {
 		return err
 	}
+	changed := 0
+	for n, rec := range r.published {
+		if set[n] != rec {
+			changed++
+		}
+	}
 	r.published, r.rev, r.revisions = set, rev, next.Revisions
 	r.gen++
 	r.setLive(table)
-	r.prune()
+	r.pruneAfter(changed)
 	// The index no longer lists them: a failed delete leaves a file that
 	// nothing reads, so it is logged, not returned.
 	for _, ri := range dropped {

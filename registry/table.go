@@ -17,6 +17,8 @@ import (
 type Entry struct {
 	// Record is the published record; read-only.
 	Record *Record
+	// routes are the record's parsed (route, method) pairs.
+	routes []routed
 	// Endpoint is the record as its exec mode sees it; read-only.
 	Endpoint *execmode.Endpoint
 	// Program answers the record's requests.
@@ -77,6 +79,7 @@ func (e *Entry) AllowsRoles(roles []string) bool {
 
 func newEntry(rec *Record, view *execmode.Endpoint, prog execmode.Program, val schema.Validator, declared bool) *Entry {
 	e := &Entry{
+		routes:      routedOf(rec),
 		Record:      rec,
 		Endpoint:    view,
 		Program:     prog,
@@ -231,22 +234,25 @@ func newMatcher(entries []*Entry) *Matcher {
 	byPattern := make(map[string]*Route)
 	var order []*Route
 	for _, e := range entries {
-		rt := byPattern[e.Record.Route]
-		if rt == nil {
-			p, probs := parsePattern(e.Record.Route)
-			if len(probs) > 0 {
-				continue
-			}
-			rt = &Route{Pattern: p.raw, Methods: make(map[string]*Entry), segs: p.segs}
-			for _, s := range p.segs {
-				if s.kind != segLit {
-					rt.params++
-				}
-			}
-			byPattern[p.raw] = rt
-			order = append(order, rt)
+		routes := e.routes
+		if routes == nil {
+			routes = routedOf(e.Record)
 		}
-		rt.Methods[e.Record.RequestMethod] = e
+		for _, ro := range routes {
+			p := ro.pat
+			rt := byPattern[p.raw]
+			if rt == nil {
+				rt = &Route{Pattern: p.raw, Methods: make(map[string]*Entry), segs: p.segs}
+				for _, s := range p.segs {
+					if s.kind != segLit {
+						rt.params++
+					}
+				}
+				byPattern[p.raw] = rt
+				order = append(order, rt)
+			}
+			rt.Methods[ro.method] = e
+		}
 	}
 	for _, rt := range order {
 		for _, e := range rt.Methods {
