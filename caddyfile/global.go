@@ -402,10 +402,10 @@ func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// methods are the request methods a record may declare (SPEC §2).
+// methods are the request methods a record may declare.
 var methods = []string{"GET", "POST", "PUT", "DELETE"}
 
-// authTypes are the auth types a record may declare (SPEC §2).
+// authTypes are the auth types a record may declare.
 var authTypes = []string{registry.AuthUser, registry.AuthBearer, registry.AuthPublic}
 
 func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {

@@ -4,7 +4,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 )
 
-// maxRouteGroupLen is the longest route_group a record may have (SPEC §2).
+// maxRouteGroupLen is the longest route_group a record may have.
 const maxRouteGroupLen = 64
 
 // ParseHandler parses the handler directive:

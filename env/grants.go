@@ -21,7 +21,8 @@ const (
 	Write = "write"
 )
 
-// Grants are the permissions of one user (SPEC §6).
+// Grants are the permissions of one user: store namespaces, secrets and
+// outbound hosts.
 type Grants struct {
 	// Store maps a namespace to "read" or "write".
 	Store map[string]string `json:"store,omitempty"`

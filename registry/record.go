@@ -20,7 +20,7 @@ const (
 )
 
 // Record is one endpoint: one route served by one exec mode. Its JSON form
-// is the admin API's and the app config's (SPEC §2).
+// is the admin API's and the app config's.
 type Record struct {
 	// Name is the record's key: ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$.
 	Name string `json:"name"`

@@ -38,7 +38,8 @@ func (p *pattern) hasParams() bool {
 	return false
 }
 
-// parsePattern checks a route against SPEC §2 and returns its segments.
+// parsePattern checks a route pattern (absolute, no "..", "//" or query,
+// {param} segments and a trailing {rest...}) and returns its segments.
 // Every problem found is returned.
 func parsePattern(route string) (*pattern, []string) {
 	var probs []string

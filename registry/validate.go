@@ -33,7 +33,7 @@ const (
 // ValidName reports whether name is a valid record name.
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
-// normalize fills the defaults of SPEC §2 and drops empty lists, so that two
+// normalize fills the defaults of a record and drops empty lists, so that two
 // records meaning the same compare equal.
 func normalize(rec *Record) {
 	if rec.AuthType == "" {
@@ -60,7 +60,7 @@ func normalize(rec *Record) {
 	}
 }
 
-// checkFields applies every rule of SPEC §2 that concerns the record alone
+// checkFields applies every rule that concerns the record alone
 // (everything but route conflicts and compilation).
 func (c *config) checkFields(rec *Record) []Detail {
 	var ds []Detail

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Violation is one reason a body was refused, in the shape of SPEC §5.6.
+// Violation is one reason a body was refused, as the 400 answer lists it.
 type Violation struct {
 	// Loc starts with "body", then the path segments (strings for object
 	// keys and element names, ints for array indexes).

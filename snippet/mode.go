@@ -1,5 +1,5 @@
 // Package snippet is the exec mode `code`: endpoint records whose response
-// is computed by a Starlark snippet (SPEC §7).
+// is computed by a Starlark snippet.
 //
 // A snippet is compiled once, when its record is written and again when a
 // revision is published; the compiled Program is immutable and serves every
