@@ -266,7 +266,7 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch string) (rec Record, created bool, err error) {
 	if !ValidName(name) {
 		return Record{}, false, invalidRecord(name,
-			Detail{Field: "name", Message: "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"})
+			Detail{Field: "name", Message: "must match " + NamePattern})
 	}
 	nrec, err := decodeRecord(raw, name)
 	if err != nil {

@@ -126,7 +126,7 @@ func checkExamples(rec *Record) []Detail {
 		case ex.Name == "":
 			add(".name", "is required")
 		case !ValidName(ex.Name):
-			add(".name", "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+			add(".name", "must match %s", NamePattern)
 		case seen[ex.Name]:
 			add(".name", "%q is used by another example", ex.Name)
 		}

@@ -11,7 +11,10 @@ import (
 	"unicode/utf8"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+// NamePattern is the rule of a record name.
+const NamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
+
+var nameRE = regexp.MustCompile(NamePattern)
 
 // Request methods a record may serve.
 var methods = []string{"GET", "POST", "PUT", "DELETE"}
@@ -72,7 +75,7 @@ func (c *config) checkFields(rec *Record) []Detail {
 	case rec.Name == "":
 		add("name", "is required")
 	case !ValidName(rec.Name):
-		add("name", "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+		add("name", "must match %s", NamePattern)
 	}
 
 	if _, probs := parsePattern(rec.Route); len(probs) > 0 {
