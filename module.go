@@ -85,6 +85,11 @@ type App struct {
 	// API.
 	Endpoints []*DeclaredEndpoint `json:"endpoints,omitempty"`
 
+	// ExecModesRaw are the exec modes endpoints may name, by name: each a
+	// module of the namespace endpoint.exec_modes with its own config.
+	// Default: {"code": {}}, the Starlark mode.
+	ExecModesRaw caddy.ModuleMap `json:"exec_modes,omitempty" caddy:"namespace=endpoint.exec_modes"`
+
 	// KeepRevisions is how many of the newest published revisions are
 	// kept in storage; older ones are deleted when a new one is published,
 	// and a rollback to one of them is refused. Default: 100.
@@ -263,20 +268,23 @@ func storageKey(s any) string {
 	return fmt.Sprintf("%T:%+v", s, s)
 }
 
-// loadExecModes instantiates every module of the namespace
-// endpoint.exec_modes.
+// loadExecModes provisions the configured exec modes, each with its own
+// config.
 func (a *App) loadExecModes(ctx caddy.Context) error {
+	if a.ExecModesRaw == nil {
+		a.ExecModesRaw = caddy.ModuleMap{"code": json.RawMessage("{}")}
+	}
+	mods, err := ctx.LoadModule(a, "ExecModesRaw")
+	if err != nil {
+		return fmt.Errorf("loading exec modes: %v", err)
+	}
 	a.execModes = make(map[string]execmode.ExecMode)
-	for _, info := range caddy.GetModules("endpoint.exec_modes") {
-		mod, err := ctx.LoadModuleByID(string(info.ID), json.RawMessage("{}"))
-		if err != nil {
-			return fmt.Errorf("loading exec mode %s: %v", info.ID, err)
-		}
+	for name, mod := range mods.(map[string]any) {
 		mode, ok := mod.(execmode.ExecMode)
 		if !ok {
-			return fmt.Errorf("exec mode %s does not implement execmode.ExecMode", info.ID)
+			return fmt.Errorf("exec mode %s does not implement execmode.ExecMode", name)
 		}
-		a.execModes[info.ID.Name()] = mode
+		a.execModes[name] = mode
 	}
 	return nil
 }

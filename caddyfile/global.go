@@ -43,6 +43,7 @@ type appConfig struct {
 	Secrets       map[string]string      `json:"secrets,omitempty"`
 	Endpoints     []*declaredEndpoint    `json:"endpoints,omitempty"`
 	KeepRevisions int                    `json:"keep_revisions,omitempty"`
+	ExecModes     caddy.ModuleMap        `json:"exec_modes,omitempty"`
 }
 
 // userConfig mirrors the JSON of the root package's User.
@@ -68,6 +69,7 @@ type declaredEndpoint struct {
 //		max_steps     <n>
 //		timeout       <duration>
 //		keep_revisions <n>
+//		exec_mode <name> [{ <the module's own options> }]
 //		secret <name> <value>
 //		user <name> {
 //			password   <bcrypt hash>
@@ -133,6 +135,8 @@ func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = cfg.parseMaxSteps(d)
 		case "keep_revisions":
 			err = cfg.parseKeepRevisions(d)
+		case "exec_mode":
+			err = cfg.parseExecMode(d)
 		case "secret":
 			err = cfg.parseSecret(d)
 		case "user":
@@ -145,7 +149,7 @@ func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		if err != nil {
 			return err
 		}
-		if option != "user" && option != "define" {
+		if option != "user" && option != "define" && option != "exec_mode" {
 			if err := noBlock(d, option); err != nil {
 				return err
 			}
@@ -254,6 +258,40 @@ func (cfg *appConfig) parseMaxBodySize(d *caddyfile.Dispenser) error {
 		return d.Errf("max_body_size: %q is too large", v)
 	}
 	cfg.MaxBodySize = int64(size)
+	return nil
+}
+
+// parseExecMode adds an exec mode: the module endpoint.exec_modes.<name>,
+// configured by its own Caddyfile block when it reads one. Naming exec
+// modes replaces the default set (code only).
+func (cfg *appConfig) parseExecMode(d *caddyfile.Dispenser) error {
+	if !d.NextArg() {
+		return d.Err("exec_mode: missing name")
+	}
+	name := d.Val()
+	if _, dup := cfg.ExecModes[name]; dup {
+		return d.Errf("exec_mode %s: already set", name)
+	}
+	var raw json.RawMessage = json.RawMessage("{}")
+	info, err := caddy.GetModule("endpoint.exec_modes." + name)
+	if err != nil {
+		return d.Errf("exec_mode %s: %v", name, err)
+	}
+	if _, ok := info.New().(caddyfile.Unmarshaler); ok {
+		mod, err := caddyfile.UnmarshalModule(d, string(info.ID))
+		if err != nil {
+			return err
+		}
+		raw = caddyconfig.JSON(mod, nil)
+	} else if d.NextArg() {
+		return d.Errf("exec_mode %s: takes no more arguments", name)
+	} else if err := noBlock(d, "exec_mode "+name); err != nil {
+		return err
+	}
+	if cfg.ExecModes == nil {
+		cfg.ExecModes = caddy.ModuleMap{}
+	}
+	cfg.ExecModes[name] = raw
 	return nil
 }
 

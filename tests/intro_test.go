@@ -114,9 +114,9 @@ result = {"payload": r.json()}`))
 }
 
 // TestSecondExecMode: the test-only module endpoint.exec_modes.echo is a
-// second exec mode, usable like `code`.
+// second exec mode, usable like `code` once the config names it.
 func TestSecondExecMode(t *testing.T) {
-	c := startCaddy(t, config{App: appUsers})
+	c := startCaddy(t, config{App: appUsers + "\n\t\texec_mode code\n\t\texec_mode echo"})
 	r := map[string]any{"name": "echo", "route": "/echo/{id}", "auth_type": "public", "exec_as_user": "bot", "exec_mode": "echo"}
 	c.create(r)
 	c.sync()

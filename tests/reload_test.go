@@ -116,4 +116,23 @@ func TestReloadDroppingAUserIsRefused(t *testing.T) {
 	expect(t, c.get("/bot"), 200)
 	expect(t, c.get("/also"), 200)
 
+	// the same holds for an exec mode the config no longer names
+	cfg = c.runningConfig()
+	endpointApp(t, cfg)["exec_modes"] = map[string]any{"echo": map[string]any{}}
+	if a := c.load(cfg); a.Status != 400 || !strings.Contains(string(a.Body), "runs-as-bot") || !strings.Contains(string(a.Body), "exec_mode") {
+		t.Fatalf("loading a config without exec mode code: %s", a)
+	}
+	expect(t, c.get("/bot"), 200)
+}
+
+// TestExecModesConfigured: only the exec modes a config names are
+// loaded; an endpoint naming another is refused.
+func TestExecModesConfigured(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers})
+	r := map[string]any{"name": "echo", "route": "/echo", "auth_type": "public", "exec_as_user": "bot", "exec_mode": "echo"}
+	if a := c.admin("POST", "/endpoint/endpoints", r); a.Status != 400 || !strings.Contains(string(a.Body), "not a registered exec mode") {
+		t.Fatalf("an exec mode the config does not name: %s", a)
+	}
+	expect(t, c.admin("GET", "/endpoint/help", nil), 200)
+	expect(t, c.admin("GET", "/endpoint/help?exec_mode=echo", nil), 404)
 }
