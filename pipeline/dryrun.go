@@ -58,32 +58,14 @@ type DryRunAnswer struct {
 // as a live request, with store writes kept in a scratch overlay, no
 // outbound HTTP unless req asks, and log lines returned instead of logged.
 func (p *Pipeline) DryRun(ctx context.Context, entry *registry.Entry, req DryRunRequest) (*DryRunAnswer, error) {
-	rec := entry.Record
-	if req.Method == "" {
-		req.Method = rec.RequestMethod
-	}
-	if req.Path == "" {
-		req.Path = rec.Route
-	}
-	req.Method = strings.ToUpper(req.Method)
-	if !dryRunMethods[req.Method] {
-		return nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("method %q: want GET, HEAD, POST, PUT, DELETE or OPTIONS", req.Method)}
-	}
-	route, params, ok := entry.Match(req.Path)
-	if !ok {
-		return nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("path %q does not match the route %q", req.Path, rec.Route)}
-	}
-	r, err := req.httpRequest(ctx)
+	rec, sink, err := p.dryRun(ctx, entry, req)
 	if err != nil {
-		return nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("building the test request: %v", err)}
+		return nil, err
 	}
-	sink := &dryRunSink{p: p, liveHTTP: req.LiveHTTP}
-	rec2 := newRecorder()
-	p.serve(&call{w: rec2, r: r, route: route, params: params, sink: sink})
 	ans := &DryRunAnswer{
-		Status:       rec2.status,
-		Headers:      rec2.header.Clone(),
-		Body:         rec2.body.String(),
+		Status:       rec.status,
+		Headers:      rec.header.Clone(),
+		Body:         rec.body.String(),
 		Logs:         sink.logs,
 		Steps:        sink.steps,
 		Error:        sink.err,
@@ -97,6 +79,47 @@ func (p *Pipeline) DryRun(ctx context.Context, entry *registry.Entry, req DryRun
 		ans.StoreChanges = sink.overlay.Changes()
 	}
 	return ans, nil
+}
+
+// RunExample sends an example's request to entry as a dry run (never
+// with live outbound HTTP): the registry runs examples through it before
+// it publishes a record.
+func (p *Pipeline) RunExample(ctx context.Context, entry *registry.Entry, ex registry.Example) (registry.ExampleAnswer, error) {
+	rec, _, err := p.dryRun(ctx, entry, DryRunRequest{
+		Method: ex.Request.Method, Path: ex.Request.Path, Headers: ex.Request.Headers,
+		Query: ex.Request.Query, Body: ex.Request.Body,
+	})
+	if err != nil {
+		return registry.ExampleAnswer{}, err
+	}
+	return registry.ExampleAnswer{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, nil
+}
+
+// dryRun serves req to entry with a dry-run sink.
+func (p *Pipeline) dryRun(ctx context.Context, entry *registry.Entry, req DryRunRequest) (*recorder, *dryRunSink, error) {
+	rec := entry.Record
+	if req.Method == "" {
+		req.Method = rec.RequestMethod
+	}
+	if req.Path == "" {
+		req.Path = rec.Route
+	}
+	req.Method = strings.ToUpper(req.Method)
+	if !dryRunMethods[req.Method] {
+		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("method %q: want GET, HEAD, POST, PUT, DELETE or OPTIONS", req.Method)}
+	}
+	route, params, ok := entry.Match(req.Path)
+	if !ok {
+		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("path %q does not match the route %q", req.Path, rec.Route)}
+	}
+	r, err := req.httpRequest(ctx)
+	if err != nil {
+		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("building the test request: %v", err)}
+	}
+	sink := &dryRunSink{p: p, liveHTTP: req.LiveHTTP}
+	w := newRecorder()
+	p.serve(&call{w: w, r: r, route: route, params: params, sink: sink})
+	return w, sink, nil
 }
 
 // httpRequest builds the request the dry run serves.
