@@ -81,20 +81,6 @@ func (p *Pipeline) DryRun(ctx context.Context, entry *registry.Entry, req DryRun
 	return ans, nil
 }
 
-// RunExample sends an example's request to entry as a dry run (never
-// with live outbound HTTP): the registry runs examples through it before
-// it publishes a record.
-func (p *Pipeline) RunExample(ctx context.Context, entry *registry.Entry, ex registry.Example) (registry.ExampleAnswer, error) {
-	rec, _, err := p.dryRun(ctx, entry, DryRunRequest{
-		Method: ex.Request.Method, Path: ex.Request.Path, Headers: ex.Request.Headers,
-		Query: ex.Request.Query, Body: ex.Request.Body,
-	})
-	if err != nil {
-		return registry.ExampleAnswer{}, err
-	}
-	return registry.ExampleAnswer{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()}, nil
-}
-
 // dryRun serves req to entry with a dry-run sink.
 func (p *Pipeline) dryRun(ctx context.Context, entry *registry.Entry, req DryRunRequest) (*recorder, *dryRunSink, error) {
 	rec := entry.Record
