@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -147,13 +151,13 @@ func (r *Registry) loadDrafts(ctx context.Context) (map[string]*Record, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
+	keys = slices.DeleteFunc(keys, func(k string) bool {
+		return !strings.HasSuffix(k, ".json") // a temporary file of an interrupted write
+	})
+	loaded := r.loadAll(ctx, keys)
 	drafts := make(map[string]*Record, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, ".json") {
-			continue // a temporary file of an interrupted write
-		}
-		rec := new(Record)
-		found, err := r.loadJSON(ctx, k, rec)
+	for i, k := range keys {
+		rec, found, err := loaded[i].rec, loaded[i].found, loaded[i].err
 		if err != nil {
 			r.logger().Error("skipping unreadable draft", zapKey(k), zapErr(err))
 			continue
@@ -170,6 +174,39 @@ func (r *Registry) loadDrafts(ctx context.Context) (map[string]*Record, error) {
 		drafts[rec.Name] = rec
 	}
 	return drafts, nil
+}
+
+// loaded is one record read by loadAll.
+type loaded struct {
+	rec   *Record
+	found bool
+	err   error
+}
+
+// loadAll reads the records stored under keys, several at a time: at
+// start and when another instance changed the drafts, reading them is
+// most of the work.
+func (r *Registry) loadAll(ctx context.Context, keys []string) []loaded {
+	out := make([]loaded, len(keys))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(4*runtime.GOMAXPROCS(0), len(keys)/16+1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(keys) {
+					return
+				}
+				rec := new(Record)
+				found, err := r.loadJSON(ctx, keys[i], rec)
+				out[i] = loaded{rec, found, err}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // stampKey holds the drafts' stamp: a random value stored anew before
