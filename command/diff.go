@@ -83,7 +83,7 @@ are none (and 1 on errors).
 			if err != nil {
 				return err
 			}
-			from, err := renderRecords(recs)
+			from, err := renderRecords(recs, true)
 			if err != nil {
 				return fmt.Errorf("rendering the %s: %v", src.label(), err)
 			}

@@ -18,6 +18,9 @@ import (
 type revisionDetail struct {
 	revisionInfo
 	Records []json.RawMessage `json:"records"`
+	// Declared names the endpoints of the Caddy config the revision
+	// served; their records come from the config, not the revision.
+	Declared []string `json:"declared"`
 }
 
 // source says which set of records a verb reads: the drafts, the live
@@ -80,7 +83,28 @@ func (s *session) records(src source) ([]json.RawMessage, error) {
 	if err := s.api.get(s.ctx, "/endpoint/revisions/"+strconv.FormatInt(n, 10), nil, &rev); err != nil {
 		return nil, fmt.Errorf("reading revision %d: %w", n, err)
 	}
-	return rev.Records, nil
+	if len(rev.Declared) == 0 {
+		return rev.Records, nil
+	}
+	// a declared endpoint is read from the config the admin API runs now
+	var drafts []json.RawMessage
+	if err := s.api.get(s.ctx, "/endpoint/endpoints", nil, &drafts); err != nil {
+		return nil, fmt.Errorf("reading the declared endpoints: %w", err)
+	}
+	declared := map[string]bool{}
+	for _, n := range rev.Declared {
+		declared[n] = true
+	}
+	recs := rev.Records
+	for _, raw := range drafts {
+		var named struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(raw, &named) == nil && declared[named.Name] {
+			recs = append(recs, raw)
+		}
+	}
+	return recs, nil
 }
 
 func exportVerb() verb {
@@ -88,7 +112,8 @@ func exportVerb() verb {
 		use:   "export <dir> [--live | --revision <n>]",
 		short: "Writes the endpoints as files: NAME.yaml, NAME.star, NAME.schema.*",
 		long: `
-Writes the drafts (or the live set, or a revision's set) into a directory:
+Writes the drafts (or the live set, or a revision's set) into a directory
+(endpoints declared in the Caddy config as the running config has them):
 for each record NAME.yaml (the record, with code_file and schema_file in
 place of its snippet and schema), NAME.star (the snippet) and
 NAME.schema.yaml, .json or .xsd (the request schema).
@@ -108,7 +133,7 @@ that no longer exist are removed; other files are left alone.
 			if err != nil {
 				return err
 			}
-			files, err := renderRecords(recs)
+			files, err := renderRecords(recs, false)
 			if err != nil {
 				return fmt.Errorf("exporting: %v", err)
 			}

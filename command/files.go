@@ -22,17 +22,17 @@ import (
 // fieldOrder is the order of a record's fields in NAME.yaml; other fields
 // follow, sorted.
 var fieldOrder = []string{
-	"name", "routes", "route_group", "auth_type", "exec_as_user", "allowed_roles",
-	"request_methods", "request_content_type", "schema_file", "exec_mode", "code_file",
+	"name", "routes", "route", "route_group", "auth_type", "exec_as_user", "allowed_roles",
+	"request_methods", "request_method", "request_content_type", "schema_file", "exec_mode", "code_file",
 	"cors_origins", "active", "examples",
 }
 
 // readOnlyFields are set by the registry, never written.
 var readOnlyFields = []string{"sync_state", "version", "updated_at"}
 
-// fieldDefaults are the values a record has when it omits the field: a
-// file that leaves one out and an export that spells it out are the same
-// record.
+// fieldDefaults are the values a record has when it omits the field: for
+// a diff, a file that leaves one out and an export that spells it out are
+// the same record.
 var fieldDefaults = map[string]string{
 	"auth_type":       "user",
 	"request_methods": "[GET]",
@@ -56,11 +56,14 @@ func (fs fileSet) names() []string {
 
 // renderRecords turns records, as the admin API sends them, into the
 // files of their directory. The same records always give the same bytes.
-func renderRecords(records []json.RawMessage) (fileSet, error) {
+// Fields are written as given; canonical also spells out defaults and
+// turns the one-value forms (route, request_method) into lists, so that
+// two ways of writing one record render the same.
+func renderRecords(records []json.RawMessage, canonical bool) (fileSet, error) {
 	files := fileSet{}
 	owner := map[string]string{}
 	for _, raw := range records {
-		one, name, err := renderRecord(raw)
+		one, name, err := renderRecord(raw, canonical)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +79,7 @@ func renderRecords(records []json.RawMessage) (fileSet, error) {
 }
 
 // renderRecord renders one record and returns its files and name.
-func renderRecord(raw json.RawMessage) (fileSet, string, error) {
+func renderRecord(raw json.RawMessage, canonical bool) (fileSet, string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, "", fmt.Errorf("reading a record: %v", err)
@@ -99,13 +102,15 @@ func renderRecord(raw json.RawMessage) (fileSet, string, error) {
 	for _, f := range readOnlyFields {
 		delete(fields, f)
 	}
-	singularToList(fields, "route", "routes")
-	singularToList(fields, "request_method", "request_methods")
-	for f, def := range fieldDefaults {
-		if fields[f] == nil || isNull(fields[f]) {
-			var n yaml.Node
-			_ = yaml.Unmarshal([]byte(def), &n)
-			fields[f] = n.Content[0]
+	if canonical {
+		singularToList(fields, "route", "routes")
+		singularToList(fields, "request_method", "request_methods")
+		for f, def := range fieldDefaults {
+			if fields[f] == nil || isNull(fields[f]) {
+				var n yaml.Node
+				_ = yaml.Unmarshal([]byte(def), &n)
+				fields[f] = n.Content[0]
+			}
 		}
 	}
 	for f, n := range fields {
@@ -395,8 +400,8 @@ func loadRecord(file string, fields map[string]any) (localRecord, error) {
 	return rec, nil
 }
 
-// renderLocal renders records read from a directory the way export would
-// write them, so that a diff shows what differs, not how it is written.
+// renderLocal renders records read from a directory in canonical form, so
+// that a diff shows what differs, not how it is written.
 func renderLocal(recs []localRecord) (fileSet, error) {
 	raws := make([]json.RawMessage, 0, len(recs))
 	for _, r := range recs {
@@ -406,5 +411,5 @@ func renderLocal(recs []localRecord) (fileSet, error) {
 		}
 		raws = append(raws, raw)
 	}
-	return renderRecords(raws)
+	return renderRecords(raws, true)
 }

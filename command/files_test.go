@@ -21,7 +21,7 @@ func raws(t *testing.T, recs ...string) []json.RawMessage {
 	return out
 }
 
-func TestRenderRecord(t *testing.T) {
+func TestRenderRecordCanonical(t *testing.T) {
 	files, err := renderRecords(raws(t,
 		`{"name":"orders","version":3,"sync_state":"to_sync","updated_at":"2026-01-01T00:00:00Z",
 		  "routes":["/orders","/orders/{id}"],"request_methods":["POST","PUT"],"auth_type":"bearer",
@@ -30,7 +30,7 @@ func TestRenderRecord(t *testing.T) {
 		  "examples":[{"name":"one","request":{"method":"POST","headers":{"Z":"1","A":"2"}},"expect":{"status":200}}]}`,
 		`{"name":"xml","route":"/x","request_method":"POST","request_content_type":"application/xml","request_content_schema":"<xs:schema/>"}`,
 		`{"name":"plain","routes":["/p"],"status_note":"200"}`,
-	))
+	), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +93,18 @@ status_note: "200"
 	}
 }
 
+// An export writes the fields as the admin API gives them, in order,
+// without inventing defaults.
+func TestRenderRecordAsGiven(t *testing.T) {
+	files, err := renderRecords(raws(t, `{"name":"a","request_method":"GET","route":"/a","sync_state":"in_sync","code_snippet":"x","route_group":""}`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(files["a.yaml"]), "name: a\nroute: /a\nrequest_method: GET\ncode_file: a.star\n"; got != want {
+		t.Fatalf("a.yaml:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestRenderRefuses(t *testing.T) {
 	for _, tc := range []struct{ name, rec, want string }{
 		{"bad name", `{"name":"../x","routes":["/x"]}`, "invalid name"},
@@ -101,7 +113,7 @@ func TestRenderRefuses(t *testing.T) {
 		{"code not a string", `{"name":"a","code_snippet":[1]}`, "code_snippet is not a string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := renderRecords(raws(t, tc.rec))
+			_, err := renderRecords(raws(t, tc.rec), false)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -110,7 +122,7 @@ func TestRenderRefuses(t *testing.T) {
 	// a record named like another's schema file
 	_, err := renderRecords(raws(t,
 		`{"name":"a","routes":["/a"],"request_methods":["POST"],"request_content_type":"application/json","request_content_schema":"type: object"}`,
-		`{"name":"a.schema","routes":["/b"]}`))
+		`{"name":"a.schema","routes":["/b"]}`), false)
 	if err == nil || !strings.Contains(err.Error(), "both need the file a.schema.yaml") {
 		t.Fatalf("collision: %v", err)
 	}
@@ -124,7 +136,11 @@ func TestDirRoundTrip(t *testing.T) {
 		`{"name":"a","routes":["/a"],"auth_type":"user","request_methods":["GET"],"exec_mode":"code","active":true,"code_snippet":"result = {\"payload\": 1}"}`,
 		`{"name":"b","routes":["/b"],"request_methods":["POST"],"request_content_type":"application/json","request_content_schema":"type: object\n","code_snippet":"result = {}\n","active":false}`,
 	)
-	files, err := renderRecords(recs)
+	files, err := renderRecords(recs, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canonical, err := renderRecords(recs, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +165,7 @@ func TestDirRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := diffSets("a", "b", files, again); len(d) != 0 {
+	if d := diffSets("a", "b", canonical, again); len(d) != 0 {
 		t.Fatalf("round trip differs: %+v", d)
 	}
 
@@ -171,7 +187,7 @@ func TestDirRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := diffSets("a", "b", files, handFiles); len(d) != 0 {
+	if d := diffSets("a", "b", canonical, handFiles); len(d) != 0 {
 		t.Fatalf("hand-written files differ: %+v", d)
 	}
 }
@@ -206,7 +222,7 @@ func TestReadDirRefuses(t *testing.T) {
 // files of records that are gone, leaving other files alone.
 func TestWriteDirIdempotentAndPrunes(t *testing.T) {
 	dir := t.TempDir()
-	two, _ := renderRecords(raws(t, `{"name":"a","routes":["/a"],"code_snippet":"x"}`, `{"name":"b","routes":["/b"],"code_snippet":"y"}`))
+	two, _ := renderRecords(raws(t, `{"name":"a","routes":["/a"],"code_snippet":"x"}`, `{"name":"b","routes":["/b"],"code_snippet":"y"}`), false)
 	if w, _, err := writeDir(dir, two); err != nil || len(w) != 4 {
 		t.Fatalf("first write %v %v", w, err)
 	}
@@ -214,7 +230,7 @@ func TestWriteDirIdempotentAndPrunes(t *testing.T) {
 	if w, r, err := writeDir(dir, two); err != nil || len(w) != 0 || len(r) != 0 {
 		t.Fatalf("second write %v %v %v", w, r, err)
 	}
-	one, _ := renderRecords(raws(t, `{"name":"a","routes":["/a"],"code_snippet":"x"}`))
+	one, _ := renderRecords(raws(t, `{"name":"a","routes":["/a"],"code_snippet":"x"}`), false)
 	_, removed, err := writeDir(dir, one)
 	if err != nil || strings.Join(removed, ",") != "b.star,b.yaml" {
 		t.Fatalf("removed %v %v", removed, err)
