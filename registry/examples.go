@@ -283,9 +283,13 @@ func (r *Registry) gateExamples(ctx context.Context, t *Table, names []string) [
 	if r.cfg.runExamples == nil {
 		return nil
 	}
+	gated := make(map[string]bool, len(names))
+	for _, n := range names {
+		gated[n] = true
+	}
 	var ds []Detail
 	for _, e := range t.Entries() {
-		if !slices.Contains(names, e.Record.Name) || len(e.Record.Examples) == 0 {
+		if !gated[e.Record.Name] || len(e.Record.Examples) == 0 {
 			continue
 		}
 		for i, res := range runExamples(ctx, r.cfg.runExamples, e, "") {
