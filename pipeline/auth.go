@@ -209,11 +209,7 @@ func (a *authenticator) basic(name, password string) (*authUser, authResult) {
 		ok, err := hash.comparer.Compare(hash.hash, []byte(password))
 		ok = ok && err == nil && hash != a.dummy
 		if ok {
-			if a.verifiedN.Add(1) > maxVerified {
-				a.verified.Clear()
-				a.verifiedN.Store(1)
-			}
-			a.verified.Store(key, struct{}{})
+			a.remember(key)
 		}
 		return ok, nil
 	})
@@ -221,6 +217,15 @@ func (a *authenticator) basic(name, password string) (*authUser, authResult) {
 		return nil, authBad
 	}
 	return u, authOK
+}
+
+// remember caches a verified Basic check; a full cache is emptied first.
+func (a *authenticator) remember(key string) {
+	if a.verifiedN.Add(1) > maxVerified {
+		a.verified.Clear()
+		a.verifiedN.Store(1)
+	}
+	a.verified.Store(key, struct{}{})
 }
 
 // bearer finds the user whose token hash matches, comparing every hash in
