@@ -15,6 +15,7 @@ package snippet
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -190,6 +191,16 @@ func refuseLoad(f *syntax.File) error {
 // global functions. Calls through values (a function passed as an
 // argument) are caught at run time by the interpreter instead.
 func refuseRecursion(f *syntax.File) error {
+	defs, order := topLevelDefs(f)
+	if len(defs) == 0 {
+		return nil
+	}
+	return findCycle(order, callGraph(defs))
+}
+
+// topLevelDefs returns the functions f defines, by name, and their names
+// in the order they first appear.
+func topLevelDefs(f *syntax.File) (map[string]*syntax.DefStmt, []string) {
 	defs := make(map[string]*syntax.DefStmt)
 	var order []string
 	syntax.Walk(f, func(n syntax.Node) bool {
@@ -202,15 +213,19 @@ func refuseRecursion(f *syntax.File) error {
 		}
 		return true
 	})
-	if len(defs) == 0 {
-		return nil
-	}
+	return defs, order
+}
 
-	type call struct {
-		callee string
-		pos    syntax.Position
-	}
-	calls := make(map[string][]call, len(defs))
+// defCall is one call of a defined function from another one's body.
+type defCall struct {
+	callee string
+	pos    syntax.Position
+}
+
+// callGraph lists, for each defined function, its calls of defined
+// functions by their global name.
+func callGraph(defs map[string]*syntax.DefStmt) map[string][]defCall {
+	calls := make(map[string][]defCall, len(defs))
 	for name, d := range defs {
 		for _, stmt := range d.Body {
 			syntax.Walk(stmt, func(n syntax.Node) bool {
@@ -224,20 +239,25 @@ func refuseRecursion(f *syntax.File) error {
 				}
 				if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Global {
 					if _, isDef := defs[id.Name]; isDef {
-						calls[name] = append(calls[name], call{id.Name, id.NamePos})
+						calls[name] = append(calls[name], defCall{id.Name, id.NamePos})
 					}
 				}
 				return true
 			})
 		}
 	}
+	return calls
+}
 
+// findCycle walks the call graph depth first from each function in
+// order and reports the first cycle, at the call that closes it.
+func findCycle(order []string, calls map[string][]defCall) error {
 	const (
 		unvisited = iota
 		onPath
 		done
 	)
-	state := make(map[string]int, len(defs))
+	state := make(map[string]int, len(order))
 	var path []string
 	var visit func(name string) error
 	visit = func(name string) error {
@@ -246,13 +266,7 @@ func refuseRecursion(f *syntax.File) error {
 		for _, c := range calls[name] {
 			switch state[c.callee] {
 			case onPath:
-				start := 0
-				for i, p := range path {
-					if p == c.callee {
-						start = i
-						break
-					}
-				}
+				start := slices.Index(path, c.callee)
 				cycle := append(append([]string(nil), path[start:]...), c.callee)
 				return fmt.Errorf("%s: recursion is not allowed: %s", position(c.pos), strings.Join(cycle, " calls "))
 			case unvisited:
