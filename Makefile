@@ -5,7 +5,7 @@ SHELL      := /bin/bash
 GO         ?= go
 BIN        := bin/caddy
 APT_PKGS   := libxml2-dev pkg-config gcc
-UNIT_PKGS  := . ./execmode/ ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/ ./command/ ./ui/
+UNIT_PKGS  := . ./execmode/ ./pipeline/ ./openapi/... ./registry/ ./snippet/ ./schema/ ./env/ ./admin/ ./caddyfile/ ./command/ ./ui/
 UI_WEB     := ui/web
 XCADDY     := $(shell $(GO) env GOPATH)/bin/xcaddy
 

@@ -150,6 +150,10 @@ func appendQuoted(buf []byte, s string) []byte {
 // become dicts (keys sorted), arrays lists, numbers ints unless they have
 // a fraction or an exponent.
 func decodeJSON(data []byte) (starlark.Value, error) {
+	// encoding/json would replace invalid UTF-8 by U+FFFD: refuse it
+	if !utf8.Valid(data) {
+		return nil, errors.New("invalid JSON: not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any

@@ -45,6 +45,14 @@ func TestJSONBodyInvalidUTF8(t *testing.T) {
 		t.Fatalf("invalid UTF-8: %v", got)
 	}
 	expect(t, do(t, "POST", c.HTTP+"/utf8", `{"s": "héllo"}`, "Content-Type", "application/json"), 200)
+
+	// without a schema, request.json() refuses it too
+	r := publicRecord("utf8-plain", "/utf8-plain", `result = {"payload": request.json()}`)
+	r["request_method"], r["request_content_type"] = "POST", "application/json"
+	c.create(r)
+	c.sync()
+	expect(t, do(t, "POST", c.HTTP+"/utf8-plain", "{\"s\": \"a\xffb\"}", "Content-Type", "application/json"), 400)
+	expect(t, do(t, "POST", c.HTTP+"/utf8-plain", `{"s": "héllo"}`, "Content-Type", "application/json"), 200)
 }
 
 // TestEncodedSlashInPathParameter: as README says, %2F matches within one
