@@ -80,9 +80,9 @@ type declaredEndpoint struct {
 //			grant http   <host>...
 //		}
 //		define <name> {
-//			route        <path>
+//			route        <path>...
 //			group        <route group>
-//			method       GET|POST|PUT|DELETE
+//			method       GET|POST|PUT|PATCH|DELETE...
 //			content_type <media type>
 //			auth         user|bearer|public
 //			exec_as      <user>
@@ -441,7 +441,7 @@ func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
 }
 
 // methods are the request methods a record may declare.
-var methods = []string{"GET", "POST", "PUT", "DELETE"}
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 // authTypes are the auth types a record may declare.
 var authTypes = []string{registry.AuthUser, registry.AuthBearer, registry.AuthPublic}
@@ -465,14 +465,19 @@ func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {
 		var err error
 		switch sub {
 		case "route":
-			err = stringOnce(d, &e.Route)
+			err = listOnce(d, &e.Route, &e.Routes)
 		case "group":
 			err = stringOnce(d, &e.RouteGroup)
 		case "method":
-			err = stringOnce(d, &e.RequestMethod)
+			err = listOnce(d, &e.RequestMethod, &e.RequestMethods)
 			e.RequestMethod = strings.ToUpper(e.RequestMethod)
-			if err == nil && !slices.Contains(methods, e.RequestMethod) {
-				err = d.Errf("method: %q is not one of %s", d.Val(), strings.Join(methods, ", "))
+			for i, m := range e.RequestMethods {
+				e.RequestMethods[i] = strings.ToUpper(m)
+			}
+			for _, m := range append([]string{e.RequestMethod}, e.RequestMethods...) {
+				if err == nil && m != "" && !slices.Contains(methods, m) {
+					err = d.Errf("method: %q is not one of %s", m, strings.Join(methods, ", "))
+				}
 			}
 		case "content_type":
 			err = stringOnce(d, &e.RequestContentType)
@@ -524,10 +529,29 @@ func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {
 			return d.Errf("define %q: schema and schema_file are exclusive", name)
 		}
 	}
-	if e.Route == "" {
+	if e.Route == "" && len(e.Routes) == 0 {
 		return d.Errf("define %q: route is required", name)
 	}
 	cfg.Endpoints = append(cfg.Endpoints, e)
+	return nil
+}
+
+// listOnce reads the one or more arguments of the current subdirective:
+// one goes to *one (the JSON shorthand), several to *list.
+func listOnce(d *caddyfile.Dispenser, one *string, list *[]string) error {
+	name := d.Val()
+	if *one != "" || *list != nil {
+		return d.Errf("%s: already set", name)
+	}
+	args := d.RemainingArgs()
+	switch len(args) {
+	case 0:
+		return d.Errf("%s: missing argument", name)
+	case 1:
+		*one = args[0]
+	default:
+		*list = args
+	}
 	return nil
 }
 

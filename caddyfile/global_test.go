@@ -233,11 +233,17 @@ func TestParseGlobalErrors(t *testing.T) {
 				route /b
 			}
 		}`, "route: already set"},
-		{"define route extra", `endpoint {
+		{"define route twice", `endpoint {
 			define a {
 				route /a /b
+				route /c
 			}
-		}`, `route: takes one argument, got extra "/b"`},
+		}`, `route: already set`},
+		{"define route missing", `endpoint {
+			define a {
+				route
+			}
+		}`, `route: missing argument`},
 		{"define bad auth", `endpoint {
 			define a {
 				route /a
@@ -247,9 +253,9 @@ func TestParseGlobalErrors(t *testing.T) {
 		{"define bad method", `endpoint {
 			define a {
 				route /a
-				method PATCH
+				method GET HEAD
 			}
-		}`, `method: "PATCH" is not one of GET, POST, PUT, DELETE`},
+		}`, `method: "HEAD" is not one of GET, POST, PUT, PATCH, DELETE`},
 		{"define roles missing", `endpoint {
 			define a {
 				route /a

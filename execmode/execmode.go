@@ -55,12 +55,16 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 // Endpoint is the endpoint record an exec mode compiles and serves, read
 // only, with every default applied.
 type Endpoint struct {
-	Name               string
-	Route              string
-	RouteGroup         string
-	AuthType           string
-	ExecAsUser         string
-	AllowedRoles       []string
+	Name string
+	// Routes are the record's route patterns; Route is the first.
+	Routes       []string
+	Route        string
+	RouteGroup   string
+	AuthType     string
+	ExecAsUser   string
+	AllowedRoles []string
+	// RequestMethods are the methods served; RequestMethod is the first.
+	RequestMethods     []string
 	RequestMethod      string
 	RequestContentType string
 	ExecMode           string
@@ -98,6 +102,8 @@ type Invocation struct {
 	Host       string
 	RemoteIP   string
 	PathParams map[string]string
+	// Route is the route pattern of the endpoint that matched the path.
+	Route string
 	// Query holds every value of every query parameter.
 	Query map[string][]string
 	// Header holds the request headers in canonical form (http.Header's

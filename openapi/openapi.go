@@ -18,69 +18,24 @@ func Document(t *registry.Table) map[string]any {
 	schemas := map[string]any{}
 	for _, e := range t.Entries() {
 		rec := e.Record
-		// OpenAPI has no "rest of the path" parameter: {rest...} is {rest}
-		path := strings.ReplaceAll(rec.Route, "...}", "}")
-		op := map[string]any{
-			"operationId": rec.Name,
-			"responses": map[string]any{
-				"default": map[string]any{"description": "the snippet's answer"},
-			},
-		}
-		if rec.RouteGroup != "" {
-			op["tags"] = []string{rec.RouteGroup}
-		}
-		var params []any
-		for _, name := range e.ParamNames() {
-			params = append(params, map[string]any{
-				"name": name, "in": "path", "required": true,
-				"schema": map[string]any{"type": "string"},
-			})
-		}
-		if params != nil {
-			op["parameters"] = params
-		}
-		responses := op["responses"].(map[string]any)
-		var bodyExamples map[string]any
-		for _, ex := range rec.Examples {
-			addExample(responses, &bodyExamples, ex)
-		}
-		if rec.RequestContentType != "" {
-			media := map[string]any{}
-			if bodyExamples != nil {
-				media["examples"] = bodyExamples
-			}
-			if rec.RequestContentSchema != "" {
-				if rec.RequestContentType == "application/json" {
-					if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
-						// the schema becomes a component, its references
-						// rewritten to resolve from the document
-						base := "#/components/schemas/" + rec.Name
-						schemas[rec.Name] = relocate(doc, base)
-						media["schema"] = map[string]any{"$ref": base}
+		many := len(rec.Routes)*len(rec.RequestMethods) > 1
+		for ri, route := range rec.Routes {
+			for _, method := range rec.RequestMethods {
+				id := rec.Name
+				if many {
+					id += "_" + strings.ToLower(method)
+					if len(rec.Routes) > 1 {
+						id += "_" + strconv.Itoa(ri)
 					}
-				} else {
-					media["schema"] = map[string]any{"type": "string", "description": "an XML document valid against the endpoint's XSD"}
-					op["description"] = "The request body is XML validated against the endpoint's XSD. " +
-						"OpenAPI cannot express an XSD, so the body is documented as an application/xml string."
 				}
+				// OpenAPI has no "rest of the path" parameter: {rest...} is {rest}
+				path := strings.ReplaceAll(route, "...}", "}")
+				if paths[path] == nil {
+					paths[path] = map[string]any{}
+				}
+				paths[path][strings.ToLower(method)] = operation(e, route, method, id, schemas)
 			}
-			op["requestBody"] = map[string]any{
-				"required": true,
-				"content":  map[string]any{rec.RequestContentType: media},
-			}
 		}
-		switch rec.AuthType {
-		case registry.AuthPublic:
-			op["security"] = []any{}
-		case registry.AuthBearer:
-			op["security"] = []any{map[string]any{"bearerAuth": []string{}}}
-		default:
-			op["security"] = []any{map[string]any{"basicAuth": []string{}}, map[string]any{"bearerAuth": []string{}}}
-		}
-		if paths[path] == nil {
-			paths[path] = map[string]any{}
-		}
-		paths[path][strings.ToLower(rec.RequestMethod)] = op
 	}
 	return map[string]any{
 		"openapi": "3.1.0",
@@ -97,6 +52,79 @@ func Document(t *registry.Table) map[string]any {
 			},
 		},
 	}
+}
+
+// operation describes one (route, method) of an entry; a JSON body schema
+// goes to schemas, once per record.
+func operation(e *registry.Entry, route, method, id string, schemas map[string]any) map[string]any {
+	rec := e.Record
+	op := map[string]any{
+		"operationId": id,
+		"responses": map[string]any{
+			"default": map[string]any{"description": "the snippet's answer"},
+		},
+	}
+	if rec.RouteGroup != "" {
+		op["tags"] = []string{rec.RouteGroup}
+	}
+	var params []any
+	for _, name := range e.ParamNames(route) {
+		params = append(params, map[string]any{
+			"name": name, "in": "path", "required": true,
+			"schema": map[string]any{"type": "string"},
+		})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	responses := op["responses"].(map[string]any)
+	var bodyExamples map[string]any
+	for _, ex := range rec.Examples {
+		req := registry.ExampleRequestOf(rec, ex)
+		if req.Method != method {
+			continue
+		}
+		if rt, _, ok := e.Match(req.Path); !ok || rt.Pattern != route {
+			continue
+		}
+		addExample(responses, &bodyExamples, ex)
+	}
+	if rec.RequestContentType != "" && registry.BodyMethod(method) {
+		media := map[string]any{}
+		if bodyExamples != nil {
+			media["examples"] = bodyExamples
+		}
+		if rec.RequestContentSchema != "" {
+			if rec.RequestContentType == "application/json" {
+				base := "#/components/schemas/" + rec.Name
+				if _, done := schemas[rec.Name]; done {
+					media["schema"] = map[string]any{"$ref": base}
+				} else if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
+					// the schema becomes a component, its references
+					// rewritten to resolve from the document
+					schemas[rec.Name] = relocate(doc, base)
+					media["schema"] = map[string]any{"$ref": base}
+				}
+			} else {
+				media["schema"] = map[string]any{"type": "string", "description": "an XML document valid against the endpoint's XSD"}
+				op["description"] = "The request body is XML validated against the endpoint's XSD. " +
+					"OpenAPI cannot express an XSD, so the body is documented as an application/xml string."
+			}
+		}
+		op["requestBody"] = map[string]any{
+			"required": true,
+			"content":  map[string]any{rec.RequestContentType: media},
+		}
+	}
+	switch rec.AuthType {
+	case registry.AuthPublic:
+		op["security"] = []any{}
+	case registry.AuthBearer:
+		op["security"] = []any{map[string]any{"bearerAuth": []string{}}}
+	default:
+		op["security"] = []any{map[string]any{"basicAuth": []string{}}, map[string]any{"bearerAuth": []string{}}}
+	}
+	return op
 }
 
 // relocate copies a body schema for the place base (a URI fragment such

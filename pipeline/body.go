@@ -8,15 +8,16 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
 
 // contentType is the content type rule: when the record names a media
 // type, the request's must equal it (case-insensitive, parameters
-// ignored), else 415.
+// ignored), else 415. It applies to the body methods only.
 func contentType(c *call) int {
 	want := c.entry.ContentType
-	if want == "" {
+	if want == "" || !registry.BodyMethod(c.r.Method) {
 		return 0
 	}
 	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
@@ -41,10 +42,10 @@ func (p *Pipeline) size(c *call) int {
 	return 0
 }
 
-// schemaCheck is the schema rule: a record with a schema gets its body
-// validated, 400 with one detail a violation otherwise.
+// schemaCheck is the schema rule: a record with a schema gets the body of
+// a body method validated, 400 with one detail a violation otherwise.
 func schemaCheck(c *call) int {
-	if c.entry.Schema == nil {
+	if c.entry.Schema == nil || !registry.BodyMethod(c.r.Method) {
 		return 0
 	}
 	parsed, violations := c.entry.Schema.Validate(c.body)

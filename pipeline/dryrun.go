@@ -18,7 +18,7 @@ import (
 // dryRunMethods are the methods a dry run may use.
 var dryRunMethods = map[string]bool{
 	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true,
-	http.MethodPut: true, http.MethodDelete: true, http.MethodOptions: true,
+	http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
 }
 
 // dryRunMaxLogs bounds the log() lines a dry run returns.
@@ -84,19 +84,19 @@ func (p *Pipeline) DryRun(ctx context.Context, entry *registry.Entry, req DryRun
 // dryRun serves req to entry with a dry-run sink.
 func (p *Pipeline) dryRun(ctx context.Context, entry *registry.Entry, req DryRunRequest) (*recorder, *dryRunSink, error) {
 	rec := entry.Record
-	if req.Method == "" {
-		req.Method = rec.RequestMethod
+	if req.Method == "" && len(rec.RequestMethods) > 0 {
+		req.Method = rec.RequestMethods[0]
 	}
-	if req.Path == "" {
-		req.Path = rec.Route
+	if req.Path == "" && len(rec.Routes) > 0 {
+		req.Path = rec.Routes[0]
 	}
 	req.Method = strings.ToUpper(req.Method)
 	if !dryRunMethods[req.Method] {
-		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("method %q: want GET, HEAD, POST, PUT, DELETE or OPTIONS", req.Method)}
+		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("method %q: want GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", req.Method)}
 	}
 	route, params, ok := entry.Match(req.Path)
 	if !ok {
-		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("path %q does not match the route %q", req.Path, rec.Route)}
+		return nil, nil, &registry.Error{Kind: registry.KindInvalid, Message: fmt.Sprintf("path %q does not match the routes %s", req.Path, strings.Join(rec.Routes, ", "))}
 	}
 	r, err := req.httpRequest(ctx)
 	if err != nil {

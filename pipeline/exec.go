@@ -63,6 +63,7 @@ func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 		Host:       r.Host,
 		RemoteIP:   remoteIP(r),
 		PathParams: c.params,
+		Route:      c.route.Pattern,
 
 		Header:   r.Header,
 		Body:     c.body,

@@ -90,7 +90,7 @@ func TestApplyAllOrNothing(t *testing.T) {
 		}
 	}
 	_, err := f.r.Apply(ctx, ApplyOptions{Records: raws(append(slices.Clone(good), rec("bad", "no-slash"))...)})
-	if d := detailsOf(err); len(d) != 1 || d[0].Name != "bad" || d[0].Field != "route" {
+	if d := detailsOf(err); len(d) != 1 || d[0].Name != "bad" || d[0].Field != "routes[0]" {
 		t.Fatalf("details = %+v", d)
 	}
 	res, err := f.r.Apply(ctx, ApplyOptions{Records: raws(good...), Sync: true})

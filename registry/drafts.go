@@ -89,6 +89,7 @@ func decodeRecord(raw []byte, name string) (*Record, error) {
 			f.SetZero()
 		}
 	}
+	ds = append(ds, foldShorthands(rec)...)
 	if len(ds) > 0 {
 		if name == "" {
 			_ = json.Unmarshal(fields["name"], &name)
@@ -96,6 +97,33 @@ func decodeRecord(raw []byte, name string) (*Record, error) {
 		return nil, invalidRecord(name, ds...)
 	}
 	return rec, nil
+}
+
+// withoutListsOfShorthands drops routes (request_methods) from a stored
+// record's JSON when a merge patch sets the shorthand route
+// (request_method): the patch replaces the list.
+func withoutListsOfShorthands(doc, patch []byte) ([]byte, error) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return nil, errorf(KindInvalid, "decoding merge patch: "+jsonError(err))
+	}
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return nil, fmt.Errorf("decoding the stored record: %v", err)
+	}
+	changed := false
+	for short, list := range map[string]string{"route": "routes", "request_method": "request_methods"} {
+		if v, ok := p[short]; ok && string(v) != "null" {
+			if _, ok := p[list]; !ok {
+				delete(d, list)
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return doc, nil
+	}
+	return json.Marshal(d)
 }
 
 func typeName(t reflect.Type) string {
@@ -316,6 +344,10 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 	doc, err := json.Marshal(base)
 	if err != nil {
 		return Record{}, fmt.Errorf("encoding record %q: %v", name, err)
+	}
+	doc, err = withoutListsOfShorthands(doc, patch)
+	if err != nil {
+		return Record{}, err
 	}
 	merged, err := jsonpatch.MergePatch(doc, patch)
 	if err != nil {

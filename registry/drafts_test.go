@@ -89,7 +89,7 @@ func TestPut(t *testing.T) {
 		t.Errorf("bad path name: %v", err)
 	}
 	replaced, _, err := f.r.Put(ctx, "a", []byte(`{"route": "/a2", "code_snippet": "c"}`), "")
-	if err != nil || replaced.Version != 2 || replaced.Route != "/a2" {
+	if err != nil || replaced.Version != 2 || replaced.Routes[0] != "/a2" {
 		t.Errorf("replace: %+v %v", replaced, err)
 	}
 	if _, err := f.r.Create(ctx, []byte(rec("a", "/other"))); kindOf(err) != KindExists {
@@ -107,7 +107,7 @@ func TestPatch(t *testing.T) {
 		want  Kind
 		check func(Record) bool
 	}{
-		{"set field", `{"route": "/b"}`, 0, func(r Record) bool { return r.Route == "/b" && r.RouteGroup == "g" }},
+		{"set field", `{"route": "/b"}`, 0, func(r Record) bool { return r.Routes[0] == "/b" && r.RouteGroup == "g" }},
 		{"null removes", `{"allowed_roles": null, "active": null}`, 0, func(r Record) bool { return r.AllowedRoles == nil && r.IsActive() }},
 		{"read-only ignored", `{"version": 100, "sync_state": "in_sync"}`, 0, func(r Record) bool { return r.Version == 3 }},
 		{"rename", `{"name": "b"}`, KindInvalid, nil},
@@ -127,7 +127,7 @@ func TestPatch(t *testing.T) {
 			t.Errorf("%s: got %+v", tt.name, got)
 		}
 	}
-	if got, _ := f.r.Get("a"); got.Route != "/b" || got.Version != 3 {
+	if got, _ := f.r.Get("a"); got.Routes[0] != "/b" || got.Version != 3 {
 		t.Errorf("refused patches changed the record: %+v", got)
 	}
 	if _, err := f.r.Patch(ctx, "nope", []byte(`{}`), ""); kindOf(err) != KindNotFound {

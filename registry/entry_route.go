@@ -1,15 +1,16 @@
 package registry
 
-// Match matches path against the route of this one entry, as the dry run
+// Match matches path against the routes of this one entry, as the dry run
 // of a draft needs: it returns the route (with its methods) and the
 // path parameters.
 func (e *Entry) Match(path string) (*Route, map[string]string, bool) {
 	return newMatcher([]*Entry{e}).Match(path)
 }
 
-// ParamNames lists the path parameters of the entry's route, in order.
-func (e *Entry) ParamNames() []string {
-	p, probs := parsePattern(e.Record.Route)
+// ParamNames lists the path parameters of route, one of the entry's
+// route patterns, in order.
+func (e *Entry) ParamNames(route string) []string {
+	p, probs := parsePattern(route)
 	if len(probs) > 0 {
 		return nil
 	}

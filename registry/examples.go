@@ -171,6 +171,10 @@ func validHeader(name, value string) bool {
 	return true
 }
 
+// ExampleRequestOf returns an example's request with the defaults of its
+// record filled in (its first method, its first route).
+func ExampleRequestOf(rec *Record, ex Example) ExampleRequest { return exampleRequest(rec, ex) }
+
 // exampleRequest fills an example request's defaults from its record.
 func exampleRequest(rec *Record, ex Example) ExampleRequest {
 	req := ex.Request

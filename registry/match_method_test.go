@@ -4,7 +4,7 @@ import "testing"
 
 func TestMatchMethodPrecedence(t *testing.T) {
 	rec := func(route, method string) *Entry {
-		return newEntry(&Record{Name: method + route, Route: route, RequestMethod: method}, nil, nil, nil, false)
+		return newEntry(&Record{Name: method + route, Routes: []string{route}, RequestMethods: []string{method}}, nil, nil, nil, false)
 	}
 	m := newMatcher([]*Entry{
 		rec("/items/new", "POST"),

@@ -149,6 +149,10 @@ func (r *Registry) newConfig(opts Options) (*config, error) {
 	var recs []*Record
 	for i := range opts.Declared {
 		rec := cloneRecord(&opts.Declared[i])
+		for _, d := range foldShorthands(rec) {
+			d.Name = rec.Name
+			ds = append(ds, d)
+		}
 		normalize(rec)
 		rec.SyncState = ""
 		if rec.Version == 0 {
@@ -453,6 +457,12 @@ func cloneRecord(rec *Record) *Record {
 	}
 	if rec.CORSOrigins != nil {
 		c.CORSOrigins = append([]string(nil), rec.CORSOrigins...)
+	}
+	if rec.Routes != nil {
+		c.Routes = slices.Clone(rec.Routes)
+	}
+	if rec.RequestMethods != nil {
+		c.RequestMethods = slices.Clone(rec.RequestMethods)
 	}
 	if rec.Active != nil {
 		a := *rec.Active

@@ -17,11 +17,17 @@ type routed struct {
 // routedOf returns the (route, method) pairs of a record; a record whose
 // route does not parse has none (its field check reports it).
 func routedOf(rec *Record) []routed {
-	p, probs := parsePattern(rec.Route)
-	if len(probs) > 0 {
-		return nil
+	out := make([]routed, 0, len(rec.Routes)*len(rec.RequestMethods))
+	for _, route := range rec.Routes {
+		p, probs := parsePattern(route)
+		if len(probs) > 0 {
+			continue
+		}
+		for _, m := range rec.RequestMethods {
+			out = append(out, routed{rec: rec, pat: p, method: m})
+		}
 	}
-	return []routed{{rec: rec, pat: p, method: rec.RequestMethod}}
+	return out
 }
 
 // conflict says why a cannot be served next to b, or "" when both can:

@@ -36,9 +36,9 @@ func TestRouteIndexFindsEveryConflict(t *testing.T) {
 		var recs []*Record
 		for i := 0; i < 1+rnd.IntN(12); i++ {
 			recs = append(recs, &Record{
-				Name:          fmt.Sprintf("r%02d", i),
-				Route:         randomRoute(rnd),
-				RequestMethod: []string{"GET", "POST"}[rnd.IntN(2)],
+				Name:           fmt.Sprintf("r%02d", i),
+				Routes:         []string{randomRoute(rnd)},
+				RequestMethods: []string{[]string{"GET", "POST"}[rnd.IntN(2)]},
 			})
 		}
 		var ix routeIndex
@@ -82,10 +82,10 @@ func TestRouteIndexFindsEveryConflict(t *testing.T) {
 // then by the name of the earlier one, as the all-pairs check gave them.
 func TestConflictsOrder(t *testing.T) {
 	recs := []*Record{
-		{Name: "c", Route: "/x/{id}", RequestMethod: "GET"},
-		{Name: "a", Route: "/x/{n}", RequestMethod: "GET"},
-		{Name: "b", Route: "/{k}/1", RequestMethod: "GET"},
-		{Name: "d", Route: "/x/{m}", RequestMethod: "POST"},
+		{Name: "c", Routes: []string{"/x/{id}"}, RequestMethods: []string{"GET"}},
+		{Name: "a", Routes: []string{"/x/{n}"}, RequestMethods: []string{"GET"}},
+		{Name: "b", Routes: []string{"/{k}/1"}, RequestMethods: []string{"GET"}},
+		{Name: "d", Routes: []string{"/x/{m}"}, RequestMethods: []string{"POST"}},
 	}
 	var got []string
 	for _, d := range conflicts(recs, nil) {
@@ -121,7 +121,7 @@ func scaleRecords(n int) []*Record {
 		default:
 			route = fmt.Sprintf("/svc%d/files/{path...}", i/4)
 		}
-		recs = append(recs, &Record{Name: fmt.Sprintf("e%06d", i), Route: route, RequestMethod: "GET"})
+		recs = append(recs, &Record{Name: fmt.Sprintf("e%06d", i), Routes: []string{route}, RequestMethods: []string{"GET"}})
 	}
 	return recs
 }
@@ -136,7 +136,7 @@ func BenchmarkRouteConflictCheck(b *testing.B) {
 		for _, rec := range recs {
 			ix.add(routedOf(rec)...)
 		}
-		probe := routedOf(&Record{Name: "new", Route: "/svc7/items/{id}/tags", RequestMethod: "GET"})
+		probe := routedOf(&Record{Name: "new", Routes: []string{"/svc7/items/{id}/tags"}, RequestMethods: []string{"GET"}})
 		b.Run(fmt.Sprintf("one/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -17,7 +17,7 @@ func scaleFixture(b *testing.B, n int) *Registry {
 		b.Fatal(err)
 	}
 	for _, rec := range scaleRecords(n) {
-		body, _ := json.Marshal(map[string]any{"name": rec.Name, "route": rec.Route, "code_snippet": "code of " + rec.Name})
+		body, _ := json.Marshal(map[string]any{"name": rec.Name, "routes": rec.Routes, "code_snippet": "code of " + rec.Name})
 		if _, err := r.Create(ctx, body); err != nil {
 			b.Fatal(err)
 		}

@@ -16,8 +16,11 @@ const NamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
 
 var nameRE = regexp.MustCompile(NamePattern)
 
-// Request methods a record may serve.
-var methods = []string{"GET", "POST", "PUT", "DELETE"}
+// Request methods a record may serve, in the order Allow lists them.
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// maxRoutes bounds the routes of one record.
+const maxRoutes = 16
 
 // Media types a record may require.
 var contentTypes = []string{
@@ -39,11 +42,12 @@ func ValidName(name string) bool { return nameRE.MatchString(name) }
 // normalize fills the defaults of a record and drops empty lists, so that two
 // records meaning the same compare equal.
 func normalize(rec *Record) {
+	foldShorthands(rec)
 	if rec.AuthType == "" {
 		rec.AuthType = AuthUser
 	}
-	if rec.RequestMethod == "" {
-		rec.RequestMethod = "GET"
+	if rec.RequestMethods == nil {
+		rec.RequestMethods = []string{"GET"}
 	}
 	if rec.ExecMode == "" {
 		rec.ExecMode = "code"
@@ -63,6 +67,85 @@ func normalize(rec *Record) {
 	}
 }
 
+// foldShorthands turns the write shorthands route and request_method into
+// the lists, and reports a record that gives both forms of one field.
+// Stored records of older releases carry the shorthands; they fold too.
+func foldShorthands(rec *Record) []Detail {
+	var ds []Detail
+	if rec.Route != "" {
+		if rec.Routes != nil {
+			ds = append(ds, Detail{Field: "route", Message: "give route or routes, not both"})
+		} else {
+			rec.Routes = []string{rec.Route}
+		}
+		rec.Route = ""
+	}
+	if rec.RequestMethod != "" {
+		if rec.RequestMethods != nil {
+			ds = append(ds, Detail{Field: "request_method", Message: "give request_method or request_methods, not both"})
+		} else {
+			rec.RequestMethods = []string{rec.RequestMethod}
+		}
+		rec.RequestMethod = ""
+	}
+	return ds
+}
+
+// checkRoutes checks the route list: 1 to 16 valid patterns, no repeats,
+// and no two that conflict with each other (every route serves every
+// method of the record).
+func checkRoutes(rec *Record) []Detail {
+	var ds []Detail
+	switch {
+	case len(rec.Routes) == 0:
+		return []Detail{{Field: "routes", Message: "is required: 1 to 16 route patterns"}}
+	case len(rec.Routes) > maxRoutes:
+		return []Detail{{Field: "routes", Message: fmt.Sprintf("must hold at most %d routes", maxRoutes)}}
+	}
+	var ok []routed
+	for i, route := range rec.Routes {
+		field := fmt.Sprintf("routes[%d]", i)
+		p, probs := parsePattern(route)
+		for _, pr := range probs {
+			ds = append(ds, Detail{Field: field, Message: pr})
+		}
+		if p == nil {
+			continue
+		}
+		me := routed{rec: rec, pat: p}
+		for _, o := range ok {
+			if o.pat.raw == p.raw {
+				ds = append(ds, Detail{Field: field, Message: fmt.Sprintf("repeats %s", p.raw)})
+				break
+			}
+			if msg := conflict(me, o); msg != "" {
+				ds = append(ds, Detail{Field: field, Message: msg})
+				break
+			}
+		}
+		ok = append(ok, me)
+	}
+	return ds
+}
+
+// checkMethods checks the method list: known methods, each once.
+func checkMethods(rec *Record) []Detail {
+	if len(rec.RequestMethods) == 0 {
+		return []Detail{{Field: "request_methods", Message: "must hold at least one method"}}
+	}
+	var ds []Detail
+	for i, m := range rec.RequestMethods {
+		field := fmt.Sprintf("request_methods[%d]", i)
+		switch {
+		case !slices.Contains(methods, m):
+			ds = append(ds, Detail{Field: field, Message: fmt.Sprintf("%s must be one of %s", strconv.Quote(m), strings.Join(methods, ", "))})
+		case slices.Index(rec.RequestMethods, m) < i:
+			ds = append(ds, Detail{Field: field, Message: fmt.Sprintf("%s is given twice", m)})
+		}
+	}
+	return ds
+}
+
 // checkFields applies every rule that concerns the record alone
 // (everything but route conflicts and compilation).
 func (c *config) checkFields(rec *Record) []Detail {
@@ -78,11 +161,8 @@ func (c *config) checkFields(rec *Record) []Detail {
 		add("name", "must match %s", NamePattern)
 	}
 
-	if _, probs := parsePattern(rec.Route); len(probs) > 0 {
-		for _, p := range probs {
-			add("route", "%s", p)
-		}
-	}
+	routeDs := checkRoutes(rec)
+	ds = append(ds, routeDs...)
 
 	if n := utf8.RuneCountInString(rec.RouteGroup); n > maxGroupLen {
 		add("route_group", "must be at most %d characters", maxGroupLen)
@@ -110,15 +190,13 @@ func (c *config) checkFields(rec *Record) []Detail {
 		}
 	}
 
-	methodOK := slices.Contains(methods, rec.RequestMethod)
-	if !methodOK {
-		add("request_method", "must be one of GET, POST, PUT, DELETE")
-	}
-	withBody := rec.RequestMethod == "POST" || rec.RequestMethod == "PUT"
+	methodDs := checkMethods(rec)
+	ds = append(ds, methodDs...)
+	withBody := rec.TakesBody()
 
 	switch {
 	case rec.RequestContentType == "" && withBody:
-		add("request_content_type", "is required for %s", rec.RequestMethod)
+		add("request_content_type", "is required when a body method (POST, PUT, PATCH) is served")
 	case rec.RequestContentType != "" && !slices.Contains(contentTypes, rec.RequestContentType):
 		add("request_content_type", "must be one of %s", strings.Join(contentTypes, ", "))
 	}
@@ -126,11 +204,11 @@ func (c *config) checkFields(rec *Record) []Detail {
 	if rec.RequestContentSchema != "" {
 		ct := rec.RequestContentType
 		if !withBody || (ct != "application/json" && ct != "application/xml") {
-			add("request_content_schema", "is only allowed for POST or PUT with application/json or application/xml")
+			add("request_content_schema", "is only allowed with a body method (POST, PUT, PATCH) and application/json or application/xml")
 		}
 	}
 
-	if _, probs := parsePattern(rec.Route); len(probs) == 0 && methodOK {
+	if len(routeDs) == 0 && len(methodDs) == 0 {
 		ds = append(ds, checkExamples(rec)...)
 	}
 

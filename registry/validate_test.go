@@ -24,27 +24,27 @@ func TestCreateValidation(t *testing.T) {
 		{"name leading dot", rec(".a", "/x"), []string{"name"}},
 		{"name too long", rec(long, "/x"), []string{"name"}},
 
-		{"route missing", `{"name": "a", "code_snippet": "c"}`, []string{"route"}},
-		{"route relative", rec("a", "x"), []string{"route"}},
-		{"route root", rec("a", "/"), []string{"route"}},
-		{"route dotdot", rec("a", "/a/../b"), []string{"route"}},
-		{"route encoded dotdot", rec("a", "/a/%2e%2e/b"), []string{"route"}},
-		{"route percent", rec("a", "/a%20b"), []string{"route"}},
-		{"route double slash", rec("a", "/a//b"), []string{"route"}},
-		{"route query", rec("a", "/a?b=1"), []string{"route"}},
-		{"route fragment", rec("a", "/a#b"), []string{"route"}},
-		{"route trailing slash", rec("a", "/a/"), []string{"route"}},
-		{"route dot segment", rec("a", "/a/./b"), []string{"route"}},
-		{"route space", rec("a", "/a b"), []string{"route"}},
-		{"route non-ASCII", rec("a", "/café"), []string{"route"}},
+		{"route missing", `{"name": "a", "code_snippet": "c"}`, []string{"routes"}},
+		{"route relative", rec("a", "x"), []string{"routes[0]"}},
+		{"route root", rec("a", "/"), []string{"routes[0]"}},
+		{"route dotdot", rec("a", "/a/../b"), []string{"routes[0]"}},
+		{"route encoded dotdot", rec("a", "/a/%2e%2e/b"), []string{"routes[0]"}},
+		{"route percent", rec("a", "/a%20b"), []string{"routes[0]"}},
+		{"route double slash", rec("a", "/a//b"), []string{"routes[0]"}},
+		{"route query", rec("a", "/a?b=1"), []string{"routes[0]"}},
+		{"route fragment", rec("a", "/a#b"), []string{"routes[0]"}},
+		{"route trailing slash", rec("a", "/a/"), []string{"routes[0]"}},
+		{"route dot segment", rec("a", "/a/./b"), []string{"routes[0]"}},
+		{"route space", rec("a", "/a b"), []string{"routes[0]"}},
+		{"route non-ASCII", rec("a", "/café"), []string{"routes[0]"}},
 		{"route params", rec("a", "/items/{id}/parts/{part}"), nil},
 		{"route rest", rec("a", "/files/{path...}"), nil},
-		{"route rest not last", rec("a", "/files/{path...}/x"), []string{"route"}},
-		{"route param not identifier", rec("a", "/items/{1d}"), []string{"route"}},
-		{"route param empty", rec("a", "/items/{}"), []string{"route"}},
-		{"route param duplicate", rec("a", "/a/{id}/b/{id}"), []string{"route"}},
-		{"route param partial segment", rec("a", "/a/x{id}"), []string{"route"}},
-		{"route dollar", rec("a", "/a/{$}"), []string{"route"}},
+		{"route rest not last", rec("a", "/files/{path...}/x"), []string{"routes[0]"}},
+		{"route param not identifier", rec("a", "/items/{1d}"), []string{"routes[0]"}},
+		{"route param empty", rec("a", "/items/{}"), []string{"routes[0]"}},
+		{"route param duplicate", rec("a", "/a/{id}/b/{id}"), []string{"routes[0]"}},
+		{"route param partial segment", rec("a", "/a/x{id}"), []string{"routes[0]"}},
+		{"route dollar", rec("a", "/a/{$}"), []string{"routes[0]"}},
 
 		{"group 64", rec("a", "/x", "route_group", strings.Repeat("g", 64)), nil},
 		{"group 65", rec("a", "/x", "route_group", strings.Repeat("g", 65)), []string{"route_group"}},
@@ -57,8 +57,21 @@ func TestCreateValidation(t *testing.T) {
 		{"roles", rec("a", "/x", "allowed_roles", `["staff", "ops"]`), nil},
 		{"empty role", rec("a", "/x", "allowed_roles", `[""]`), []string{"allowed_roles[0]"}},
 
-		{"method lower case", rec("a", "/x", "request_method", "get"), []string{"request_method"}},
-		{"method PATCH", rec("a", "/x", "request_method", "PATCH"), []string{"request_method"}},
+		{"method lower case", rec("a", "/x", "request_method", "get"), []string{"request_methods[0]"}},
+		{"method HEAD", rec("a", "/x", "request_method", "HEAD"), []string{"request_methods[0]"}},
+		{"method OPTIONS", rec("a", "/x", "request_methods", `["GET", "OPTIONS"]`), []string{"request_methods[1]"}},
+		{"method repeated", rec("a", "/x", "request_methods", `["GET", "DELETE", "GET"]`), []string{"request_methods[2]"}},
+		{"methods empty", rec("a", "/x", "request_methods", `[]`), []string{"request_methods"}},
+		{"PATCH without content type", rec("a", "/x", "request_method", "PATCH"), []string{"request_content_type"}},
+		{"both route forms", `{"name": "a", "route": "/a", "routes": ["/b"], "code_snippet": "c"}`, []string{"route"}},
+		{"both method forms", `{"name": "a", "route": "/a", "request_method": "GET", "request_methods": ["GET"], "code_snippet": "c"}`, []string{"request_method"}},
+		{"routes empty", rec("a", "/x", "routes", `[]`, "route", ""), []string{"routes"}},
+		{"17 routes", `{"name": "a", "routes": ["/1","/2","/3","/4","/5","/6","/7","/8","/9","/10","/11","/12","/13","/14","/15","/16","/17"], "code_snippet": "c"}`, []string{"routes"}},
+		{"routes repeated", `{"name": "a", "routes": ["/a", "/b", "/a"], "code_snippet": "c"}`, []string{"routes[2]"}},
+		{"own routes conflict", `{"name": "a", "routes": ["/a/{x}", "/a/{y}"], "code_snippet": "c"}`, []string{"routes[1]"}},
+		{"own routes overlap", `{"name": "a", "routes": ["/a/{x}/b", "/a/c/{y}"], "code_snippet": "c"}`, []string{"routes[1]"}},
+		{"bad second route", `{"name": "a", "routes": ["/a", "b"], "code_snippet": "c"}`, []string{"routes[1]"}},
+		{"schema on GET only", `{"name": "a", "route": "/a", "request_content_type": "application/json", "request_content_schema": "{}", "code_snippet": "c"}`, []string{"request_content_schema"}},
 		{"DELETE", rec("a", "/x", "request_method", "DELETE"), nil},
 		{"POST without type", rec("a", "/x", "request_method", "POST"), []string{"request_content_type"}},
 		{"PUT without type", rec("a", "/x", "request_method", "PUT"), []string{"request_content_type"}},
@@ -90,7 +103,7 @@ func TestCreateValidation(t *testing.T) {
 		{
 			"every problem at once",
 			rec("a b", "/a/../b", "auth_type", "public", "request_method", "POST", "code_snippet", "syntax error"),
-			[]string{"name", "route", "exec_as_user", "request_content_type", "code_snippet"},
+			[]string{"name", "routes[0]", "exec_as_user", "request_content_type", "code_snippet"},
 		},
 	}
 	for _, tt := range tests {
@@ -137,7 +150,7 @@ func TestCompileErrorKeepsPosition(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	f := newFixture(t)
 	got := f.create(rec("a", "/a"))
-	if got.AuthType != AuthUser || got.RequestMethod != "GET" || got.ExecMode != "code" || !got.IsActive() || got.Active == nil {
+	if got.AuthType != AuthUser || len(got.RequestMethods) != 1 || got.RequestMethods[0] != "GET" || got.Route != "" || len(got.Routes) != 1 || got.ExecMode != "code" || !got.IsActive() || got.Active == nil {
 		t.Errorf("defaults not filled: %+v", got)
 	}
 }

@@ -47,6 +47,7 @@ var table = []entry{
 		m("query", "dict[str, str]", "the first value of each query parameter"),
 		m("query_all", "dict[str, list[str]]", "every value of each query parameter"),
 		m("remote_ip", "str", "the client's IP address"),
+		m("route", "str", "the route pattern that matched the path, one of endpoint.routes"),
 		m("text", "str", "the request body as a string"),
 	), perRun: func(r *run) starlark.Value { return &r.req }},
 
@@ -70,10 +71,12 @@ var table = []entry{
 		m("exec_mode", "str", "the exec mode, \"code\""),
 		m("name", "str", "the record's name"),
 		m("request_content_type", "str", "the required request media type, or \"\""),
-		m("request_method", "str", "GET, POST, PUT or DELETE"),
+		m("request_method", "str", "the first of request_methods"),
+		m("request_methods", "tuple[str]", "the methods served: GET, POST, PUT, PATCH, DELETE"),
 		m("revision", "int", "the published revision serving the request (0 for a dry run)"),
-		m("route", "str", "the route pattern"),
+		m("route", "str", "the first of routes"),
 		m("route_group", "str", "the route group tag"),
+		m("routes", "tuple[str]", "the route patterns of the record"),
 		m("version", "int", "the record's version"),
 	), perRun: func(r *run) starlark.Value { return &r.endpoint }},
 

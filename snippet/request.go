@@ -38,7 +38,7 @@ type request struct {
 }
 
 var (
-	requestAttrs = []string{"body", "form", "headers", "host", "json", "method", "path", "path_params", "query", "query_all", "remote_ip", "text"}
+	requestAttrs = []string{"body", "form", "headers", "host", "json", "method", "path", "path_params", "query", "query_all", "remote_ip", "route", "text"}
 	requestJSON  = starlark.NewBuiltin("json", requestJSONMethod)
 )
 
@@ -51,6 +51,8 @@ func (q *request) Attr(name string) (starlark.Value, error) {
 		return starlark.String(inv.Method), nil
 	case "path":
 		return starlark.String(inv.Path), nil
+	case "route":
+		return starlark.String(inv.Route), nil
 	case "host":
 		return starlark.String(inv.Host), nil
 	case "remote_ip":
@@ -279,7 +281,7 @@ type endpointView struct {
 	revision int64
 }
 
-var endpointAttrs = []string{"active", "allowed_roles", "auth_type", "cors_origins", "exec_as_user", "exec_mode", "name", "request_content_type", "request_method", "revision", "route", "route_group", "version"}
+var endpointAttrs = []string{"active", "allowed_roles", "auth_type", "cors_origins", "exec_as_user", "exec_mode", "name", "request_content_type", "request_method", "request_methods", "revision", "route", "route_group", "routes", "version"}
 
 func (e *endpointView) AttrNames() []string { return endpointAttrs }
 
@@ -293,6 +295,8 @@ func (e *endpointView) Attr(name string) (starlark.Value, error) {
 		return starlark.String(rec.Name), nil
 	case "route":
 		return starlark.String(rec.Route), nil
+	case "routes":
+		return stringTuple(rec.Routes), nil
 	case "route_group":
 		return starlark.String(rec.RouteGroup), nil
 	case "auth_type":
@@ -303,6 +307,11 @@ func (e *endpointView) Attr(name string) (starlark.Value, error) {
 		return stringTuple(rec.AllowedRoles), nil
 	case "request_method":
 		return starlark.String(orDefault(rec.RequestMethod, "GET")), nil
+	case "request_methods":
+		if len(rec.RequestMethods) == 0 {
+			return starlark.Tuple{starlark.String("GET")}, nil
+		}
+		return stringTuple(rec.RequestMethods), nil
 	case "request_content_type":
 		return starlark.String(rec.RequestContentType), nil
 	case "exec_mode":
