@@ -311,9 +311,26 @@ func getEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
-	w.Header().Set("ETag", registry.ETag(rec))
+	tag := registry.ETag(rec)
+	w.Header().Set("ETag", tag)
+	if noneMatch(r.Header.Get("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
 	pipeline.WriteJSON(w, http.StatusOK, rec)
 	return nil
+}
+
+// noneMatch reports whether an If-None-Match value names tag (weak
+// comparison, as RFC 9110 asks for GET) or is "*".
+func noneMatch(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || (t != "" && t == strings.TrimPrefix(tag, "W/")) {
+			return true
+		}
+	}
+	return false
 }
 
 func putEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
@@ -321,7 +338,13 @@ func putEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return err
 	}
-	rec, created, err := b.Registry.Put(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	var rec registry.Record
+	created := true
+	if strings.TrimSpace(r.Header.Get("If-None-Match")) == "*" {
+		rec, err = b.Registry.PutNew(r.Context(), r.PathValue("name"), body)
+	} else {
+		rec, created, err = b.Registry.Put(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	}
 	if err != nil {
 		return registryErr(w, err)
 	}

@@ -292,6 +292,29 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 // Put creates (created is true) or replaces the draft name. The name in
 // the body must be name or empty.
 func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch string) (rec Record, created bool, err error) {
+	return r.put(ctx, name, raw, func(cur *Record) error {
+		if !ifMatches(ifMatch, cur) {
+			return staleError(name)
+		}
+		return nil
+	})
+}
+
+// PutNew creates the draft name from raw only if there is none
+// (If-None-Match: *); an existing draft is KindStale.
+func (r *Registry) PutNew(ctx context.Context, name string, raw []byte) (Record, error) {
+	rec, _, err := r.put(ctx, name, raw, func(cur *Record) error {
+		if cur != nil {
+			return errorf(KindStale, fmt.Sprintf("endpoint %q exists (If-None-Match: * creates only)", name))
+		}
+		return nil
+	})
+	return rec, err
+}
+
+// put is Put with the precondition check on the current draft (nil when
+// there is none).
+func (r *Registry) put(ctx context.Context, name string, raw []byte, check func(cur *Record) error) (rec Record, created bool, err error) {
 	if !ValidName(name) {
 		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match " + NamePattern})
@@ -313,8 +336,8 @@ func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch str
 	}
 	r.refreshDraft(ctx, name)
 	cur := r.drafts[name]
-	if !ifMatches(ifMatch, cur) {
-		return Record{}, false, staleError(name)
+	if err := check(cur); err != nil {
+		return Record{}, false, err
 	}
 	out, err := r.write(ctx, nrec, cur)
 	return out, cur == nil && err == nil, err

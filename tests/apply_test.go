@@ -26,7 +26,7 @@ func TestApply(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"one invalid among 999", map[string]any{"endpoints": with(publicRecord("broken", "no-slash", `result = {}`))}, 400, `"name":"broken","field":"route"`},
+		{"one invalid among 999", map[string]any{"endpoints": with(publicRecord("broken", "no-slash", `result = {}`))}, 400, `"name":"broken","field":"routes[0]"`},
 		{"two of one name", map[string]any{"endpoints": with(publicRecord("e001", "/other", `result = {}`))}, 400, `"name":"e001","field":"name"`},
 		{"a conflict in the set", map[string]any{"endpoints": with(publicRecord("clash", "/bulk/5", `result = {}`))}, 400, `"field":"route"`},
 		{"unknown field", map[string]any{"endpoints": good, "purge": true}, 400, "purge"},

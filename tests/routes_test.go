@@ -170,3 +170,24 @@ func TestRoutesAndMethods(t *testing.T) {
 		t.Fatalf("operationId = %v", id)
 	}
 }
+
+// TestConditionalRequests: If-None-Match: * on PUT creates only (412 when
+// the record exists); a GET with a matching If-None-Match is 304.
+func TestConditionalRequests(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers})
+	rec := publicRecord("cond", "/cond", `result = {"payload": 1}`)
+	a := expect(t, c.admin("PUT", "/endpoint/endpoints/cond", rec, "If-None-Match", "*"), http.StatusCreated)
+	tag := a.Header.Get("ETag")
+	rec["code_snippet"] = `result = {"payload": 2}`
+	expect(t, c.admin("PUT", "/endpoint/endpoints/cond", rec, "If-None-Match", "*"), http.StatusPreconditionFailed)
+	if got := expect(t, c.admin("GET", "/endpoint/endpoints/cond", nil), 200).JSON(t); got["code_snippet"] != `result = {"payload": 1}` {
+		t.Fatalf("a refused create-only PUT changed the record: %v", got)
+	}
+	nm := expect(t, c.admin("GET", "/endpoint/endpoints/cond", nil, "If-None-Match", tag), http.StatusNotModified)
+	if len(nm.Body) != 0 || nm.Header.Get("ETag") != tag {
+		t.Fatalf("304: %q %q", nm.Body, nm.Header.Get("ETag"))
+	}
+	expect(t, c.admin("GET", "/endpoint/endpoints/cond", nil, "If-None-Match", `"0-other"`), http.StatusOK)
+	expect(t, c.admin("PUT", "/endpoint/endpoints/cond", rec), http.StatusOK)
+	expect(t, c.admin("GET", "/endpoint/endpoints/cond", nil, "If-None-Match", tag), http.StatusOK)
+}
