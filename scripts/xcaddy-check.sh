@@ -51,4 +51,8 @@ json=$("$out/caddy" adapt --config "$out/Caddyfile" --adapter caddyfile 2>/dev/n
 grep -q '"handler":"endpoint"' <<<"$json" || { echo "xcaddy build: the endpoint directive is not registered"; exit 1; }
 grep -q '"endpoint":{' <<<"$json" || { echo "xcaddy build: the endpoint global option is not registered"; exit 1; }
 grep -q '"handler":"endpoint_ui","prefix":"/ops"' <<<"$json" || { echo "xcaddy build: the endpoint_ui directive is not registered"; exit 1; }
-echo "xcaddy build: modules and Caddyfile parts registered"
+help=$("$out/caddy" help endpoint 2>&1)
+for verb in status list export diff apply sync revisions rollback test logs; do
+	grep -q "^  $verb " <<<"$help" || { echo "xcaddy build: 'caddy endpoint $verb' is not registered"; exit 1; }
+done
+echo "xcaddy build: modules, Caddyfile parts and 'caddy endpoint' registered"
