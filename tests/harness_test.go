@@ -90,6 +90,9 @@ type config struct {
 	Site   string // inside the site block; default "endpoint"
 	// Data is the storage directory; default a new temporary directory.
 	Data string
+	// Faults, when set, runs Caddy on the fault-injecting storage over
+	// Data, with this file listing the faults (see tests/faultstore).
+	Faults string
 	// Files are written next to the Caddyfile before start.
 	Files map[string]string
 }
@@ -115,9 +118,13 @@ func startCaddy(t *testing.T, c config) *caddyProc {
 	}
 	p := &caddyProc{t: t, dir: dir, data: c.Data, adminAddr: freePort(t), httpAddr: freePort(t)}
 	p.Admin, p.HTTP = "http://"+p.adminAddr, "http://"+p.httpAddr
+	storage := "file_system " + c.Data
+	if c.Faults != "" {
+		storage = fmt.Sprintf("endpoint_faults {\n\t\troot %s\n\t\tfaults %s\n\t}", c.Data, c.Faults)
+	}
 	caddyfile := fmt.Sprintf(`{
 	admin %s
-	storage file_system %s
+	storage %s
 	%s
 	endpoint {
 		%s
@@ -127,7 +134,7 @@ http://%s {
 	bind 127.0.0.1
 	%s
 }
-`, p.adminAddr, c.Data, c.Global, c.App, p.httpAddr, c.Site)
+`, p.adminAddr, storage, c.Global, c.App, p.httpAddr, c.Site)
 	if err := os.WriteFile(filepath.Join(dir, "Caddyfile"), []byte(caddyfile), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
 // Command testcaddy is the Caddy binary of the integration tests: the
-// standard modules, this module, and the test-only echo exec mode.
+// standard modules, this module, the test-only echo exec mode and the
+// fault-injecting storage.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 
 	_ "github.com/caddy-endpoint/endpoint"
 	_ "github.com/caddy-endpoint/endpoint/tests/echomode"
+	_ "github.com/caddy-endpoint/endpoint/tests/faultstore"
 )
 
 func main() {
