@@ -47,8 +47,8 @@ func (r *Registry) Apply(ctx context.Context, opts ApplyOptions) (ApplyResult, e
 	if len(ds) > 0 {
 		return ApplyResult{}, errorf(KindInvalid, "apply refused: invalid records", ds...)
 	}
-	return publishingAs(r, ctx, func(ix *indexFile) (ApplyResult, error) {
-		return r.apply(ctx, ix, recs, opts)
+	return publishingAs(r, ctx, func(h *held, ix *indexFile) (ApplyResult, error) {
+		return r.apply(ctx, h, ix, recs, opts)
 	})
 }
 
@@ -93,7 +93,7 @@ func detailsOrMessage(err error) []Detail {
 	return []Detail{{Message: err.Error()}}
 }
 
-func (r *Registry) apply(ctx context.Context, ix *indexFile, recs []*Record, opts ApplyOptions) (ApplyResult, error) {
+func (r *Registry) apply(ctx context.Context, h *held, ix *indexFile, recs []*Record, opts ApplyOptions) (ApplyResult, error) {
 	res := ApplyResult{Created: []string{}, Updated: []string{}, Deleted: []string{}, Unchanged: []string{}, Revision: r.rev}
 	var ds []Detail
 	next := make(map[string]*Record, len(r.drafts)+len(recs))
@@ -178,7 +178,13 @@ func (r *Registry) apply(ctx context.Context, ix *indexFile, recs []*Record, opt
 	)
 	set := r.unshadowed(next)
 	if opts.Sync {
-		rev = ix.maxRevision() + 1
+		if err := r.refuseDamaged(); err != nil {
+			return ApplyResult{}, err
+		}
+		var err error
+		if rev, err = r.nextRevision(ctx, ix); err != nil {
+			return ApplyResult{}, err
+		}
 		var ds []Detail
 		table, ds = r.strictTable(rev, set)
 		if len(ds) > 0 {
@@ -193,15 +199,29 @@ func (r *Registry) apply(ctx context.Context, ix *indexFile, recs []*Record, opt
 		return res, nil
 	}
 
-	if err := r.storeDrafts(ctx, writes, deletes); err != nil {
+	if err := h.check(ctx); err != nil {
 		return ApplyResult{}, err
 	}
+	prev := r.drafts
+	undo, err := r.storeDrafts(ctx, writes, deletes)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	r.mu.Lock()
 	r.drafts = next
 	r.draftIx = nil
 	r.gen++
+	r.mu.Unlock()
 	r.prune()
-	if opts.Sync && !p.empty() {
-		if err := r.publish(ctx, ix, rev, set, table, false, RevisionApply, opts.Origin); err != nil {
+	if opts.Sync && (!p.empty() || r.rev != ix.Revision) {
+		if _, err := r.publish(ctx, h, ix, rev, set, table, nil, RevisionApply, opts.Origin); err != nil {
+			// not published: the drafts go back as they were
+			undo()
+			r.mu.Lock()
+			r.drafts = prev
+			r.draftIx = nil
+			r.gen++
+			r.mu.Unlock()
 			return ApplyResult{}, err
 		}
 		res.Revision = rev
@@ -211,27 +231,30 @@ func (r *Registry) apply(ctx context.Context, ix *indexFile, recs []*Record, opt
 
 // storeDrafts writes and deletes drafts; when one fails, the ones already
 // written are put back as they were, so that a failed apply stores
-// nothing. r.mu and the storage lock must be held.
-func (r *Registry) storeDrafts(ctx context.Context, writes []*Record, deletes []string) (err error) {
+// nothing. undo puts them all back. r.wmu and the storage lock must be held.
+func (r *Registry) storeDrafts(ctx context.Context, writes []*Record, deletes []string) (undo func(), err error) {
 	if len(writes) == 0 && len(deletes) == 0 {
-		return nil
+		return func() {}, nil
 	}
 	touched, err := r.touchDrafts(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() { touched(err) }()
 	var done []string
-	undo := func() {
+	prev := r.drafts
+	undo = func() {
 		for _, n := range done {
 			var err error
-			if old := r.drafts[n]; old != nil {
+			if old := prev[n]; old != nil {
 				err = r.storeJSON(ctx, r.draftKey(n), old)
 			} else {
 				err = r.storage.Delete(ctx, r.draftKey(n))
 			}
 			if err != nil {
+				r.mu.Lock()
 				r.dirty = true
+				r.mu.Unlock()
 				r.logger().Error("restoring a draft after a failed apply", zapKey(r.draftKey(n)), zapErr(err))
 			}
 		}
@@ -239,16 +262,16 @@ func (r *Registry) storeDrafts(ctx context.Context, writes []*Record, deletes []
 	for _, rec := range writes {
 		if err := r.storeJSON(ctx, r.draftKey(rec.Name), rec); err != nil {
 			undo()
-			return err
+			return nil, err
 		}
 		done = append(done, rec.Name)
 	}
 	for _, n := range deletes {
 		if err := r.storage.Delete(ctx, r.draftKey(n)); err != nil {
 			undo()
-			return fmt.Errorf("deleting draft %q: %w", n, err)
+			return nil, fmt.Errorf("deleting draft %q: %w", n, err)
 		}
 		done = append(done, n)
 	}
-	return nil
+	return undo, nil
 }

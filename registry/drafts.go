@@ -271,22 +271,77 @@ func (r *Registry) Get(name string) (Record, error) {
 	return Record{}, notFound(name)
 }
 
+// beginWrite starts a draft write: it takes the storage lock and reads
+// the draft name again from storage, so that instances sharing the
+// storage refuse a duplicate create (409) and a stale If-Match (412). A
+// draft that cannot be read is an error, never taken as absent. end
+// releases what beginWrite took.
+func (r *Registry) beginWrite(ctx context.Context, name string) (cur *Record, h *held, end func(), err error) {
+	r.wmu.Lock()
+	if _, ok := r.cfg.declared[name]; ok {
+		r.wmu.Unlock()
+		return nil, nil, nil, readOnly(name)
+	}
+	h, err = r.lockStorage(ctx)
+	if err != nil {
+		r.wmu.Unlock()
+		return nil, nil, nil, err
+	}
+	end = func() {
+		h.release(ctx)
+		r.wmu.Unlock()
+	}
+	cur, err = r.loadDraft(ctx, name)
+	if err != nil {
+		end()
+		return nil, nil, nil, err
+	}
+	r.setDraft(name, cur)
+	return cur, h, end, nil
+}
+
+// setDraft makes the memory state of draft name rec (nil: none), keeping
+// the route index in step. r.wmu must be held.
+func (r *Registry) setDraft(name string, rec *Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.draftIx != nil {
+		if _, shadowed := r.cfg.declared[name]; !shadowed {
+			if cur := r.drafts[name]; cur != nil && cur.IsActive() {
+				r.draftIx.remove(routedOf(cur)...)
+			}
+			if rec != nil && rec.IsActive() {
+				r.draftIx.add(routedOf(rec)...)
+			}
+		}
+	}
+	if rec == nil {
+		delete(r.drafts, name)
+	} else {
+		r.drafts[name] = rec
+	}
+	r.gen++
+}
+
 // Create stores a new draft from a JSON record.
 func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 	rec, err := decodeRecord(raw, "")
 	if err != nil {
 		return Record{}, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.cfg.declared[rec.Name]; ok {
-		return Record{}, readOnly(rec.Name)
+	if !ValidName(rec.Name) {
+		// the name is checked with the record; no lock for a bad one
+		return r.write(ctx, nil, rec, nil)
 	}
-	r.refreshDraft(ctx, rec.Name)
-	if _, ok := r.drafts[rec.Name]; ok {
+	cur, h, end, err := r.beginWrite(ctx, rec.Name)
+	if err != nil {
+		return Record{}, err
+	}
+	defer end()
+	if cur != nil {
 		return Record{}, errorf(KindExists, fmt.Sprintf("an endpoint named %q exists", rec.Name))
 	}
-	return r.write(ctx, rec, nil)
+	return r.write(ctx, h, rec, nil)
 }
 
 // Put creates (created is true) or replaces the draft name. The name in
@@ -329,17 +384,15 @@ func (r *Registry) put(ctx context.Context, name string, raw []byte, check func(
 		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match the name in the path"})
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.cfg.declared[name]; ok {
-		return Record{}, false, readOnly(name)
+	cur, h, end, err := r.beginWrite(ctx, name)
+	if err != nil {
+		return Record{}, false, err
 	}
-	r.refreshDraft(ctx, name)
-	cur := r.drafts[name]
+	defer end()
 	if err := check(cur); err != nil {
 		return Record{}, false, err
 	}
-	out, err := r.write(ctx, nrec, cur)
+	out, err := r.write(ctx, h, nrec, cur)
 	return out, cur == nil && err == nil, err
 }
 
@@ -349,13 +402,14 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Record{}, errorf(KindInvalid, "the merge patch must be a JSON object")
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.cfg.declared[name]; ok {
-		return Record{}, readOnly(name)
+	if !ValidName(name) {
+		return Record{}, notFound(name)
 	}
-	r.refreshDraft(ctx, name)
-	cur := r.drafts[name]
+	cur, h, end, err := r.beginWrite(ctx, name)
+	if err != nil {
+		return Record{}, err
+	}
+	defer end()
 	if cur == nil {
 		return Record{}, notFound(name)
 	}
@@ -384,24 +438,28 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 		return Record{}, invalidRecord(name,
 			Detail{Field: "name", Message: "must match the name in the path"})
 	}
-	return r.write(ctx, nrec, cur)
+	return r.write(ctx, h, nrec, cur)
 }
 
 // Delete removes the draft name; a published record stays live until the
 // next sync.
 func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.cfg.declared[name]; ok {
-		return readOnly(name)
+	if !ValidName(name) {
+		return notFound(name)
 	}
-	r.refreshDraft(ctx, name)
-	cur := r.drafts[name]
+	cur, h, end, err := r.beginWrite(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer end()
 	if cur == nil {
 		return notFound(name)
 	}
 	if !ifMatches(ifMatch, cur) {
 		return staleError(name)
+	}
+	if err := h.check(ctx); err != nil {
+		return err
 	}
 	touched, err := r.touchDrafts(ctx)
 	if err != nil {
@@ -419,19 +477,30 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 
 // write validates rec (replacing cur, nil for a new record), compiles it
 // and stores it as a draft. A record that says what cur says is left as
-// it is. r.mu must be held.
-func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record, error) {
-	defer r.pruneAfterWrite()
+// it is. r.wmu and, with h, the storage lock must be held; without h (a
+// record refused for its name) nothing is stored.
+func (r *Registry) write(ctx context.Context, h *held, rec *Record, cur *Record) (Record, error) {
+	if h != nil {
+		defer r.pruneAfterWrite()
+	}
 	normalize(rec)
 	rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
-	_, ds := r.cache.check(r.cfg, rec, false)
-	if rec.IsActive() {
+	r.mu.RLock()
+	cfg := r.cfg
+	r.mu.RUnlock()
+	_, ds := r.cache.check(cfg, rec, false)
+	if rec.IsActive() && h != nil {
 		ds = append(ds, r.conflictsWithOthers(rec)...)
 	}
 	if len(ds) > 0 {
 		return Record{}, invalidRecord(rec.Name, ds...)
 	}
+	if h == nil {
+		return Record{}, errorf(KindInvalid, "invalid record", Detail{Field: "name", Message: "is not valid"})
+	}
 	if cur != nil && sameContent(cur, rec) {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
 		return r.view(cur, false), nil
 	}
 	switch {
@@ -444,6 +513,9 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 	}
 	now := r.now().UTC().Truncate(time.Millisecond)
 	rec.UpdatedAt = &now
+	if err := h.check(ctx); err != nil {
+		return Record{}, err
+	}
 	touched, err := r.touchDrafts(ctx)
 	if err != nil {
 		return Record{}, err
@@ -454,18 +526,20 @@ func (r *Registry) write(ctx context.Context, rec *Record, cur *Record) (Record,
 		return Record{}, err
 	}
 	r.setDraft(rec.Name, rec)
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	return r.view(rec, false), nil
 }
 
 // conflictsWithOthers checks rec's routes against those of the other
-// active drafts and the declared records it can overlap. r.mu must be
+// active drafts and the declared records it can overlap. r.wmu must be
 // held.
 func (r *Registry) conflictsWithOthers(rec *Record) []Detail {
 	return r.draftRoutes().conflicts(routedOf(rec), func(o *Record) bool { return o.Name == rec.Name })
 }
 
 // draftRoutes returns the index of the routes of the active drafts and
-// declared records, building it after a change of the whole set. r.mu
+// declared records, building it after a change of the whole set. r.wmu
 // must be held.
 func (r *Registry) draftRoutes() *routeIndex {
 	if r.draftIx != nil {
@@ -484,27 +558,6 @@ func (r *Registry) draftRoutes() *routeIndex {
 	}
 	r.draftIx = ix
 	return ix
-}
-
-// setDraft replaces the draft name by rec (nil deletes it) in memory,
-// keeping the route index in step. r.mu must be held.
-func (r *Registry) setDraft(name string, rec *Record) {
-	if r.draftIx != nil {
-		if _, shadowed := r.cfg.declared[name]; !shadowed {
-			if cur := r.drafts[name]; cur != nil && cur.IsActive() {
-				r.draftIx.remove(routedOf(cur)...)
-			}
-			if rec != nil && rec.IsActive() {
-				r.draftIx.add(routedOf(rec)...)
-			}
-		}
-	}
-	if rec == nil {
-		delete(r.drafts, name)
-	} else {
-		r.drafts[name] = rec
-	}
-	r.gen++
 }
 
 // CompileDraft compiles the current draft of name (the declared record

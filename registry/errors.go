@@ -20,6 +20,8 @@ const (
 	KindReadOnly
 	// KindStale is a write whose If-Match does not match the record (412).
 	KindStale
+	// KindDamaged is stored data that cannot be read (500).
+	KindDamaged
 )
 
 // Detail is one problem of a refused write or sync.

@@ -51,7 +51,15 @@ type Options struct {
 // admin API edits and the published revision requests are served from.
 // It is safe for concurrent use; writes are serialized.
 type Registry struct {
-	mu      sync.RWMutex
+	// mu guards the state readers see; it is never held across storage
+	// I/O or a wait for the storage lock.
+	mu sync.RWMutex
+	// wmu serializes this process's writes, publications and reloads,
+	// which hold it across storage I/O; readers never take it. The
+	// fields below change only with both held, so a holder of wmu reads
+	// them without mu.
+	wmu     sync.Mutex
+	lock    *storageLock
 	cfg     *config
 	storage certmagic.Storage
 	prefix  string
@@ -66,8 +74,14 @@ type Registry struct {
 	// left out.
 	published map[string]*Record
 	rev       int64
+	// indexRev is the live revision the stored index named when last
+	// read; rev is older when that one could not be read.
+	indexRev int64
 	// revisions are the stored revisions, oldest first.
 	revisions []RevisionInfo
+	// damaged are the stored drafts that could not be read, one detail
+	// each: a publication refuses while there are any.
+	damaged []Detail
 	// dirty is set when the memory state may differ from the storage's
 	// (a rollback failed half-way); the next Refresh reloads.
 	dirty bool
@@ -76,7 +90,8 @@ type Registry struct {
 	gen uint64
 	// draftIx indexes the routes of the active drafts and declared
 	// records for the conflict check of a write; nil after a change of
-	// the whole set, built again on the next write.
+	// the whole set, built again on the next write. Only holders of wmu
+	// use it.
 	draftIx *routeIndex
 	// draftStamp is the drafts' stamp in storage when this instance's
 	// memory of the drafts was last known to be the storage's; "" when
@@ -109,18 +124,23 @@ func New(ctx context.Context, opts Options) (*Registry, error) {
 		cache:   newCache(),
 		now:     time.Now,
 	}
+	r.lock = &storageLock{storage: r.storage, name: r.key("sync"), ownerKey: r.key("lock.json"), log: r.logger}
 	cfg, err := r.newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	r.cfg = cfg
 	r.active = &View{cfg: cfg}
 	r.views = map[*View]struct{}{r.active: {}}
 	r.draftIx = nil
-	if err := r.reload(ctx, false); err != nil {
+	if err := r.reload(ctx, true); err != nil {
 		return nil, fmt.Errorf("loading endpoint registry: %w", err)
+	}
+	if len(r.damaged) > 0 {
+		r.logger().Error("stored drafts cannot be read; syncs are refused until they are repaired or removed",
+			zap.Error(errorf(KindDamaged, "unreadable drafts", r.damaged...)))
 	}
 	return r, nil
 }
@@ -191,6 +211,8 @@ func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	v := &View{cfg: cfg}
@@ -219,42 +241,54 @@ func (r *Registry) Published() []*Entry { return r.Live().Entries() }
 // Refresh picks up a revision another instance published to the shared
 // storage. It never reloads the revision this instance serves: it reads
 // the index, and only when that names another revision does it read the
-// records and build their table, both without holding the registry lock,
+// records and build their table, without holding the registry lock,
 // which it takes at the end only to swap the new state in. If this
 // instance moved on meanwhile (a sync, a write, a config), the work is
-// dropped and the next tick looks again. It reports whether it swapped.
+// dropped and the next tick looks again. A rollback another instance left
+// half done is finished here, under the storage lock. It reports whether
+// it swapped.
 func (r *Registry) Refresh(ctx context.Context) (bool, error) {
 	r.mu.RLock()
-	gen, dirty := r.gen, r.dirty
+	gen, dirty, seen := r.gen, r.dirty, r.indexRev
 	r.mu.RUnlock()
-	ix, err := r.loadIndex(ctx)
+	ix, _, err := r.loadIndex(ctx)
 	if err != nil {
 		return false, err
 	}
-	if !dirty && !ix.RestoreDrafts && ix.Revision == r.servedRevision() {
+	if ix.Restore != nil {
+		return true, r.finishElsewhere(ctx)
+	}
+	if !dirty && ix.Revision == seen {
 		return false, nil
 	}
 	cfg := r.config()
-	st, err := r.readStored(ctx, cfg, ix, false)
+	st, err := r.readStored(ctx, ix, false)
 	if err != nil {
 		return false, err
 	}
-	table := r.lenientTable(cfg, st.ix.Revision, st.published)
+	table := r.lenientTable(cfg, st.rev, st.published)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.gen != gen || r.cfg != cfg {
 		return false, nil
 	}
 	r.install(st, table)
-	r.logger().Info("published revision loaded from storage", zap.Int64("revision", st.ix.Revision))
+	r.logger().Info("published revision loaded from storage", zap.Int64("revision", st.rev))
 	return true, nil
 }
 
-// servedRevision is the revision of the registry's state.
-func (r *Registry) servedRevision() int64 {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.rev
+// finishElsewhere finishes, under the storage lock, a rollback whose
+// drafts are not all rewritten, and catches up with the storage.
+func (r *Registry) finishElsewhere(ctx context.Context) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	h, err := r.lockStorage(ctx)
+	if err != nil {
+		return err
+	}
+	defer h.release(ctx)
+	_, err = r.catchUp(ctx, h)
+	return err
 }
 
 // config returns the current config.
@@ -266,56 +300,35 @@ func (r *Registry) config() *config {
 
 // storedState is the registry's state as read from storage.
 type storedState struct {
-	ix        *indexFile
-	drafts    map[string]*Record
+	ix *indexFile
+	// rev is the revision served: ix.Revision, or an older one when that
+	// cannot be read (fallback).
+	rev       int64
 	published map[string]*Record
+	drafts    map[string]*Record
+	damaged   []Detail
 }
 
-// readStored reads drafts and the published revision of ix from storage,
-// finishing an interrupted rollback (with the storage lock) on the way. It
-// does not touch the registry's state and needs no lock; locked says
-// whether the caller holds the storage lock.
-func (r *Registry) readStored(ctx context.Context, cfg *config, ix *indexFile, locked bool) (*storedState, error) {
-	st := &storedState{ix: ix, published: map[string]*Record{}}
-	if ix.Revision > 0 {
-		rf, err := r.loadRevision(ctx, ix.Revision)
-		if err != nil {
-			return nil, err
-		}
-		st.published = recordMap(rf.Records)
-		if ix.RestoreDrafts {
-			if !locked {
-				// read again under the lock: another instance may have
-				// finished the restore and published since
-				unlock, err := r.lockStorage(ctx)
-				if err != nil {
-					return nil, err
-				}
-				defer unlock()
-				ix, err := r.loadIndex(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return r.readStored(ctx, cfg, ix, true)
-			}
-			if err := r.restoreDrafts(ctx, cfg, ix, rf.Records); err != nil {
-				return nil, err
-			}
-			st.ix = &indexFile{Revision: ix.Revision, Revisions: ix.Revisions}
-		}
-	}
-	drafts, err := r.loadDrafts(ctx)
+// readStored reads the live revision of ix and the drafts. It does not
+// touch the registry's state and needs no lock. With fallback, a live
+// revision that cannot be read falls back as loadLive says.
+func (r *Registry) readStored(ctx context.Context, ix *indexFile, fallback bool) (*storedState, error) {
+	rev, published, err := r.loadLive(ctx, ix, fallback)
 	if err != nil {
 		return nil, err
 	}
-	st.drafts = drafts
-	return st, nil
+	drafts, damaged, err := r.loadDrafts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &storedState{ix: ix, rev: rev, published: published, drafts: drafts, damaged: damaged}, nil
 }
 
 // install makes a state read from storage the registry's, with its table.
 // r.mu must be held.
 func (r *Registry) install(st *storedState, table *Table) {
-	r.drafts, r.published, r.rev, r.revisions = st.drafts, st.published, st.ix.Revision, st.ix.Revisions
+	r.drafts, r.damaged, r.published, r.rev = st.drafts, st.damaged, st.published, st.rev
+	r.indexRev, r.revisions = st.ix.Revision, st.ix.Revisions
 	r.dirty = false
 	r.draftIx = nil
 	r.draftStamp = ""
@@ -324,19 +337,26 @@ func (r *Registry) install(st *storedState, table *Table) {
 	r.prune()
 }
 
-// reload reads the whole state from storage, finishes an interrupted
-// rollback, and makes the stored revision live. r.mu must be held; locked
-// says whether the caller holds the storage lock too.
-func (r *Registry) reload(ctx context.Context, locked bool) error {
-	ix, err := r.loadIndex(ctx)
+// reload reads the index, the live revision and the drafts and makes
+// them the registry's. With fallback, damaged index and revision files
+// fall back as readIndex and loadLive say. r.wmu must be held.
+func (r *Registry) reload(ctx context.Context, fallback bool) error {
+	ix, err := r.readIndex(ctx, fallback)
 	if err != nil {
 		return err
 	}
-	st, err := r.readStored(ctx, r.cfg, ix, locked)
+	return r.reloadFrom(ctx, ix, fallback)
+}
+
+func (r *Registry) reloadFrom(ctx context.Context, ix *indexFile, fallback bool) error {
+	st, err := r.readStored(ctx, ix, fallback)
 	if err != nil {
 		return err
 	}
-	r.install(st, r.lenientTable(r.cfg, st.ix.Revision, st.published))
+	table := r.lenientTable(r.cfg, st.rev, st.published)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.install(st, table)
 	return nil
 }
 
@@ -393,7 +413,7 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 
 // pruneAfterWrite prunes once the writes since the last prune reach half
 // the number of drafts: a write costs the same at any size, and the cache
-// holds at most that many artefacts nobody uses. r.mu must be held.
+// holds at most that many artefacts nobody uses. r.wmu must be held.
 func (r *Registry) pruneAfterWrite() { r.pruneAfter(1) }
 
 // pruneAfter is pruneAfterWrite for a change of n records at once.
@@ -405,7 +425,7 @@ func (r *Registry) pruneAfter(n int) {
 }
 
 // prune drops compiled artefacts that neither the live table nor a draft
-// uses. r.mu must be held.
+// uses. r.wmu or r.mu must be held.
 func (r *Registry) prune() {
 	var keep []*Record
 	for _, e := range r.Live().Entries() {

@@ -215,8 +215,8 @@ func (r *Registry) Sync(ctx context.Context, opts SyncOptions) (SyncResult, erro
 				Detail{Field: fmt.Sprintf("only[%d]", i), Message: fmt.Sprintf("%q is not a valid endpoint name", n)})
 		}
 	}
-	return r.publishing(ctx, func(ix *indexFile) (SyncResult, error) {
-		return r.sync(ctx, ix, opts)
+	return r.publishing(ctx, func(h *held, ix *indexFile) (SyncResult, error) {
+		return r.sync(ctx, h, ix, opts)
 	})
 }
 
@@ -258,32 +258,48 @@ func (r *Registry) selected(only []string) (map[string]*Record, []Detail) {
 	return set, ds
 }
 
-// publishing runs publish with the registry and the storage locked, after
-// catching up with what other instances stored.
-func (r *Registry) publishing(ctx context.Context, publish func(*indexFile) (SyncResult, error)) (SyncResult, error) {
+// publishing runs publish with the storage locked, after catching up
+// with what other instances stored. The registry's readers are not held
+// up meanwhile.
+func (r *Registry) publishing(ctx context.Context, publish func(*held, *indexFile) (SyncResult, error)) (SyncResult, error) {
 	return publishingAs(r, ctx, publish)
 }
 
 // publishingAs is publishing for an operation with its own result type.
-func publishingAs[T any](r *Registry, ctx context.Context, publish func(*indexFile) (T, error)) (T, error) {
+func publishingAs[T any](r *Registry, ctx context.Context, publish func(*held, *indexFile) (T, error)) (T, error) {
 	var zero T
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	unlock, err := r.lockStorage(ctx)
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	h, err := r.lockStorage(ctx)
 	if err != nil {
 		return zero, err
 	}
-	defer unlock()
-	ix, err := r.catchUp(ctx)
+	defer h.release(ctx)
+	ix, err := r.catchUp(ctx, h)
 	if err != nil {
 		return zero, err
 	}
-	return publish(ix)
+	return publish(h, ix)
 }
 
-func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (SyncResult, error) {
-	if len(opts.Only) == 0 && r.allPublished() {
-		return SyncResult{Revision: r.rev, Added: []string{}, Changed: []string{}, Removed: []string{}}, nil
+// refuseDamaged refuses a publication that would take the drafts as they
+// are while some of them cannot be read: one of those would be taken as
+// deleted. r.wmu must be held.
+func (r *Registry) refuseDamaged() error {
+	if len(r.damaged) == 0 {
+		return nil
+	}
+	return errorf(KindDamaged, "publication refused: stored drafts cannot be read; repair or remove the files", r.damaged...)
+}
+
+func (r *Registry) sync(ctx context.Context, h *held, ix *indexFile, opts SyncOptions) (SyncResult, error) {
+	if len(opts.Only) == 0 {
+		if err := r.refuseDamaged(); err != nil {
+			return SyncResult{}, err
+		}
+		if r.allPublished() {
+			return SyncResult{Revision: r.rev, Added: []string{}, Changed: []string{}, Removed: []string{}}, nil
+		}
 	}
 	set, ds := r.selected(opts.Only)
 	if len(ds) > 0 {
@@ -291,38 +307,51 @@ func (r *Registry) sync(ctx context.Context, ix *indexFile, opts SyncOptions) (S
 	}
 	// The whole set is checked even with nothing pending: a config reload
 	// may have made a published record invalid (and left it unserved).
-	rev := ix.maxRevision() + 1
+	rev, err := r.nextRevision(ctx, ix)
+	if err != nil {
+		return SyncResult{}, err
+	}
 	table, ds := r.strictTable(rev, set)
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, "sync refused: the drafts are invalid", ds...)
 	}
 	p := pendingOf(set, r.published, r.cfg.declared)
-	if p.empty() {
+	if p.empty() && r.rev == ix.Revision {
 		if len(opts.Only) == 0 {
+			r.mu.Lock()
 			r.markPublished()
+			r.mu.Unlock()
 		}
 		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 	}
 	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, "sync refused: an example failed", ds...)
 	}
-	if err := r.publish(ctx, ix, rev, set, table, false, RevisionSync, opts.Origin); err != nil {
+	if _, err := r.publish(ctx, h, ix, rev, set, table, nil, RevisionSync, opts.Origin); err != nil {
 		return SyncResult{}, err
 	}
 	if len(opts.Only) == 0 {
+		r.mu.Lock()
 		r.markPublished()
+		r.mu.Unlock()
 	}
 	return SyncResult{Revision: rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
 }
 
 // catchUp makes the memory state the storage's before publishing: the
 // storage is the truth, another instance may have written drafts or
-// published since this one last looked. r.mu and the storage lock must be
-// held.
-func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
-	ix, err := r.loadIndex(ctx)
+// published since this one last looked. A rollback left half done is
+// finished first. A damaged index is rebuilt from the revision files.
+// r.wmu and the storage lock must be held.
+func (r *Registry) catchUp(ctx context.Context, h *held) (*indexFile, error) {
+	ix, err := r.readIndex(ctx, true)
 	if err != nil {
 		return nil, err
+	}
+	if ix.Restore != nil {
+		if ix, err = r.finishInterrupted(ctx, h, ix); err != nil {
+			return nil, err
+		}
 	}
 	// the drafts as stored now: when the stamp is the one this instance
 	// last saw or wrote, its memory of them is the storage's
@@ -330,43 +359,63 @@ func (r *Registry) catchUp(ctx context.Context) (*indexFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ix.Revision != r.rev || ix.RestoreDrafts || r.dirty {
-		if err := r.reload(ctx, true); err != nil {
+	if ix.Revision != r.indexRev || r.dirty {
+		if err := r.reloadFrom(ctx, ix, true); err != nil {
 			return nil, err
 		}
-		if !ix.RestoreDrafts {
-			r.draftStamp = stamp
-		}
-		return r.loadIndex(ctx)
+		r.draftStamp = stamp
+		return ix, nil
 	}
 	if stamp != "" && stamp == r.draftStamp {
 		return ix, nil
 	}
-	drafts, err := r.loadDrafts(ctx)
+	drafts, damaged, err := r.loadDrafts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r.drafts = drafts
+	r.mu.Lock()
+	r.drafts, r.damaged = drafts, damaged
 	r.draftIx = nil
 	r.draftStamp = stamp
 	r.gen++
+	r.mu.Unlock()
 	return ix, nil
 }
 
-// publish stores set as revision rev, then the index that makes it
-// current, then swaps the live table and deletes the revisions past
-// keep_revisions. With restoring, the index is written with the restore
-// flag and the caller rewrites the drafts. r.mu and the storage lock must
-// be held.
-func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set map[string]*Record, table *Table, restoring bool, kind string, o Origin) error {
-	rf := revisionFile{Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond),
+// finishInterrupted finishes the rewrite of the drafts of a rollback that
+// failed or died after it published, and returns the index without the
+// intent. r.wmu and the storage lock must be held.
+func (r *Registry) finishInterrupted(ctx context.Context, h *held, ix *indexFile) (*indexFile, error) {
+	r.logger().Warn("finishing an interrupted rollback: rewriting the drafts it had not rewritten, keeping those written since",
+		zap.Int64("revision", ix.Restore.Revision))
+	rf, err := r.loadRevision(ctx, ix.Restore.Revision)
+	if err != nil {
+		return nil, fmt.Errorf("finishing the interrupted rollback to revision %d: %w", ix.Restore.Revision, err)
+	}
+	if err := r.restoreDrafts(ctx, h, ix, rf.Records); err != nil {
+		return nil, fmt.Errorf("finishing the interrupted rollback to revision %d: %w", ix.Restore.Revision, err)
+	}
+	done := *ix
+	done.Restore = nil
+	return &done, nil
+}
+
+// publish stores set as revision rev, then the index that makes it live
+// (the commit point), then swaps the live table and deletes the revisions
+// past keep_revisions. Until the index is stored nothing is published: on
+// an error the revision file is removed again and the error returned.
+// With intent, the index carries the rollback's intent for the drafts.
+// r.wmu and the storage lock must be held.
+func (r *Registry) publish(ctx context.Context, h *held, ix *indexFile, rev int64, set map[string]*Record, table *Table, intent *restoreIntent, kind string, o Origin) (*indexFile, error) {
+	rf := revisionFile{Format: storageFormat, Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond),
 		Kind: kind, Message: o.Message, Source: o.Source}
 	for _, n := range slices.Sorted(maps.Keys(set)) {
 		rf.Records = append(rf.Records, set[n])
 	}
 	rf.Declared = slices.Sorted(maps.Keys(r.cfg.declared))
 	if err := r.storeJSON(ctx, r.revisionKey(rev), rf); err != nil {
-		return err
+		r.abandon(ctx, rev)
+		return nil, fmt.Errorf("publishing revision %d: %w", rev, err)
 	}
 	info := RevisionInfo{Revision: rev, CreatedAt: rf.CreatedAt, Kind: kind, Message: o.Message, Source: o.Source,
 		Endpoints: len(table.Entries())}
@@ -375,13 +424,22 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 	if keep := r.cfg.keepRevisions; len(kept) > keep {
 		dropped, kept = kept[:len(kept)-keep], kept[len(kept)-keep:]
 	}
-	next := indexFile{
-		Revision:      rev,
-		Revisions:     kept,
-		RestoreDrafts: restoring,
+	next := &indexFile{
+		Format:    storageFormat,
+		Revision:  rev,
+		Revisions: kept,
+		Restore:   intent,
+	}
+	if err := h.check(ctx); err != nil {
+		r.abandon(ctx, rev)
+		return nil, fmt.Errorf("publishing revision %d: %w", rev, err)
 	}
 	if err := r.storeJSON(ctx, r.key("current"), next); err != nil {
-		return err
+		// a storage may fail after the write landed: the index decides
+		if cur, _, lerr := r.loadIndex(ctx); lerr != nil || cur.Revision != rev {
+			r.abandon(ctx, rev)
+			return nil, fmt.Errorf("publishing revision %d: %w", rev, err)
+		}
 	}
 	changed := 0
 	for n, rec := range r.published {
@@ -389,9 +447,11 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 			changed++
 		}
 	}
-	r.published, r.rev, r.revisions = set, rev, next.Revisions
+	r.mu.Lock()
+	r.published, r.rev, r.indexRev, r.revisions = set, rev, rev, next.Revisions
 	r.gen++
 	r.setLive(table)
+	r.mu.Unlock()
 	r.pruneAfter(changed)
 	// The index no longer lists them: a failed delete leaves a file that
 	// nothing reads, so it is logged, not returned.
@@ -400,24 +460,37 @@ func (r *Registry) publish(ctx context.Context, ix *indexFile, rev int64, set ma
 			r.logger().Warn("deleting a pruned revision", zap.Int64("revision", ri.Revision), zap.Error(err))
 		}
 	}
-	return nil
+	return next, nil
+}
+
+// abandon removes the revision file of a publication that did not happen.
+// If that fails too, the number stays used: nextRevision skips it.
+func (r *Registry) abandon(ctx context.Context, rev int64) {
+	if err := r.storage.Delete(context.WithoutCancel(ctx), r.revisionKey(rev)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.logger().Warn("removing the revision file of a publication that failed", zapKey(r.revisionKey(rev)), zapErr(err))
+	}
 }
 
 // Rollback publishes the record set of revision rev again, as a new
 // revision, and makes the drafts that set. Records declared in the config
-// now are taken from the config, not from rev.
+// now are taken from the config, not from rev. Once the new revision is
+// published the answer is its number, even when rewriting the drafts
+// failed: that is finished later, keeping the drafts written since.
 func (r *Registry) Rollback(ctx context.Context, rev int64, o Origin) (SyncResult, error) {
 	if err := checkNote(o); err != nil {
 		return SyncResult{}, err
 	}
-	return r.publishing(ctx, func(ix *indexFile) (SyncResult, error) {
-		return r.rollback(ctx, ix, rev, o)
+	return r.publishing(ctx, func(h *held, ix *indexFile) (SyncResult, error) {
+		return r.rollback(ctx, h, ix, rev, o)
 	})
 }
 
-func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64, o Origin) (SyncResult, error) {
+func (r *Registry) rollback(ctx context.Context, h *held, ix *indexFile, rev int64, o Origin) (SyncResult, error) {
 	if !ix.has(rev) {
 		return SyncResult{}, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
+	}
+	if err := r.refuseDamaged(); err != nil {
+		return SyncResult{}, err
 	}
 	old, err := r.loadRevision(ctx, rev)
 	if err != nil {
@@ -447,7 +520,10 @@ func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64, o Ori
 		set[n] = next
 	}
 	p := pendingOf(set, r.published, r.cfg.declared)
-	newRev := ix.maxRevision() + 1
+	newRev, err := r.nextRevision(ctx, ix)
+	if err != nil {
+		return SyncResult{}, err
+	}
 	table, ds := r.strictTable(newRev, set)
 	if len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: its records are invalid now", rev), ds...)
@@ -455,22 +531,35 @@ func (r *Registry) rollback(ctx context.Context, ix *indexFile, rev int64, o Ori
 	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
 		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: an example failed", rev), ds...)
 	}
-	if err := r.publish(ctx, ix, newRev, set, table, true, RevisionRollback, o); err != nil {
+	intent := &restoreIntent{Revision: newRev, Base: map[string]draftStamp{}}
+	for n, rec := range r.unshadowed(r.drafts) {
+		intent.Base[n] = stampOf(rec)
+	}
+	next, err := r.publish(ctx, h, ix, newRev, set, table, intent, RevisionRollback, o)
+	if err != nil {
 		return SyncResult{}, err
 	}
-	next := indexFile{Revision: newRev, Revisions: r.revisions, RestoreDrafts: true}
-	if err := r.restoreDrafts(ctx, r.cfg, &next, sortedRecords(set)); err != nil {
-		// Published but the drafts are half rewritten: the next load of
-		// any instance finishes the job; make this one reload too.
+	res := SyncResult{Revision: newRev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}
+	err = r.restoreDrafts(ctx, h, next, sortedRecords(set))
+	if drafts, damaged, lerr := r.loadDrafts(ctx); lerr == nil {
+		r.mu.Lock()
+		r.drafts, r.damaged = drafts, damaged
+		r.draftIx = nil
+		r.gen++
+		r.mu.Unlock()
+		r.prune()
+	}
+	if err != nil {
+		// published: the drafts left are rewritten by whoever next holds
+		// the storage lock, without touching those written since
+		r.logger().Error("rollback published, but rewriting the drafts failed; they are rewritten later",
+			zap.Int64("revision", newRev), zapErr(err))
+		r.mu.Lock()
 		r.dirty = true
 		r.gen++
-		return SyncResult{}, err
+		r.mu.Unlock()
 	}
-	r.drafts = r.withShadowed(set)
-	r.draftIx = nil
-	r.gen++
-	r.prune()
-	return SyncResult{Revision: newRev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+	return res, nil
 }
 
 // withShadowed adds to set the drafts hidden by declared records, which a
@@ -488,22 +577,30 @@ func (r *Registry) withShadowed(set map[string]*Record) map[string]*Record {
 	return m
 }
 
-// restoreDrafts makes the stored drafts equal recs (drafts hidden by a
-// declared record excepted), then clears the index's restore flag. It is
-// idempotent, so an interrupted rollback is finished by the next load.
-func (r *Registry) restoreDrafts(ctx context.Context, cfg *config, ix *indexFile, recs []*Record) error {
+// restoreDrafts makes the stored drafts the records recs of the intent in
+// ix, then stores ix without it. Only drafts still as the intent found
+// them are rewritten or deleted: a draft written since is kept. It is
+// idempotent, so whoever finds the intent left by a failure redoes it.
+// Drafts hidden by a declared record are left alone.
+func (r *Registry) restoreDrafts(ctx context.Context, h *held, ix *indexFile, recs []*Record) error {
 	// the memory of the drafts is made the storage's by the caller, or
 	// read again
 	if _, err := r.touchDrafts(ctx); err != nil {
 		return err
 	}
 	want := recordMap(recs)
-	stored, err := r.loadDrafts(ctx)
+	base := ix.Restore.Base
+	stored, _, err := r.loadDrafts(ctx)
 	if err != nil {
 		return err
 	}
 	for _, n := range slices.Sorted(maps.Keys(want)) {
-		if cur, ok := stored[n]; ok && samePublished(cur, want[n]) && sameContent(cur, want[n]) {
+		cur := stored[n]
+		if cur != nil && samePublished(cur, want[n]) && sameContent(cur, want[n]) {
+			continue
+		}
+		if b, ok := base[n]; (ok && !b.is(cur)) || (!ok && cur != nil) {
+			r.logger().Info("keeping a draft written after the rollback", zap.String("endpoint", n))
 			continue
 		}
 		if err := r.storeJSON(ctx, r.draftKey(n), want[n]); err != nil {
@@ -514,14 +611,21 @@ func (r *Registry) restoreDrafts(ctx context.Context, cfg *config, ix *indexFile
 		if _, ok := want[n]; ok {
 			continue
 		}
-		if _, shadowed := cfg.declared[n]; shadowed {
+		if _, shadowed := r.cfg.declared[n]; shadowed {
+			continue
+		}
+		if b, ok := base[n]; !ok || !b.is(stored[n]) {
 			continue
 		}
 		if err := r.storage.Delete(ctx, r.draftKey(n)); err != nil {
 			return fmt.Errorf("deleting draft %q: %w", n, err)
 		}
 	}
-	done := indexFile{Revision: ix.Revision, Revisions: ix.Revisions}
+	if err := h.check(ctx); err != nil {
+		return err
+	}
+	done := *ix
+	done.Restore = nil
 	return r.storeJSON(ctx, r.key("current"), done)
 }
 

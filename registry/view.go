@@ -79,6 +79,9 @@ func (r *Registry) unservable(cfg *config) []Detail {
 // Activate makes v the view admin calls work with (writes, syncs and
 // their validation), as its config starts.
 func (r *Registry) Activate(v *View) {
+	// the config is read without r.mu by holders of r.wmu
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.active == v {
@@ -92,6 +95,9 @@ func (r *Registry) Activate(v *View) {
 // the view active before it is again. A config that started and was
 // replaced by a newer one changes nothing here.
 func (r *Registry) Deactivate(v *View) {
+	// the config is read without r.mu by holders of r.wmu
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.active != v || v.prev == nil {
@@ -118,7 +124,7 @@ func (r *Registry) Detach(v *View) {
 	r.prune()
 }
 
-// setActive switches the registry to v. r.mu must be held.
+// setActive switches the registry to v. r.wmu and r.mu must be held.
 func (r *Registry) setActive(v *View) {
 	r.active, r.cfg = v, v.cfg
 	r.draftIx = nil
