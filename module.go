@@ -71,6 +71,16 @@ type App struct {
 	// gets 503. Default: 5s.
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 
+	// StoreMaxKeys is the most keys one env.store namespace holds; a put
+	// of a new key beyond it fails the snippet with a clear error.
+	// Default: 10000.
+	StoreMaxKeys int `json:"store_max_keys,omitempty"`
+
+	// StoreMaxBytes is the most bytes the values of one env.store
+	// namespace hold together; a put that would pass it fails the
+	// snippet. Default: 67108864 (64 MiB).
+	StoreMaxBytes int64 `json:"store_max_bytes,omitempty"`
+
 	// Users are the identities callers authenticate as and snippets run
 	// as, by name.
 	Users map[string]*pipeline.User `json:"users,omitempty"`
@@ -153,13 +163,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.env, err = env.New(env.Config{
-		Storage: ctx.Storage(),
-		Prefix:  storagePrefix + "/store",
-		Secrets: secrets,
-		Logger:  a.logger.Named("env"),
+		Storage:      ctx.Storage(),
+		Prefix:       storagePrefix + "/kv",
+		LegacyPrefix: storagePrefix + "/store",
+		MaxKeys:      a.StoreMaxKeys,
+		MaxBytes:     a.StoreMaxBytes,
+		Secrets:      secrets,
+		Logger:       a.logger.Named("env"),
 	})
 	if err != nil {
 		return fmt.Errorf("setting up the snippet environment: %v", err)
+	}
+	if err := a.env.MigrateStore(ctx); err != nil {
+		return fmt.Errorf("moving the store to the current storage format: %v", err)
 	}
 	if err := a.attachRegistry(ctx, declared); err != nil {
 		return err

@@ -39,6 +39,8 @@ type appConfig struct {
 	MaxBodySize   int64                  `json:"max_body_size,omitempty"`
 	MaxSteps      uint64                 `json:"max_steps,omitempty"`
 	Timeout       caddy.Duration         `json:"timeout,omitempty"`
+	StoreMaxKeys  int                    `json:"store_max_keys,omitempty"`
+	StoreMaxBytes int64                  `json:"store_max_bytes,omitempty"`
 	Users         map[string]*userConfig `json:"users,omitempty"`
 	Secrets       map[string]string      `json:"secrets,omitempty"`
 	Endpoints     []*declaredEndpoint    `json:"endpoints,omitempty"`
@@ -70,6 +72,8 @@ type declaredEndpoint struct {
 //		timeout       <duration>
 //		keep_revisions <n>
 //		exec_mode <name> [{ <the module's own options> }]
+//		store_max_keys  <n>
+//		store_max_bytes <size>
 //		secret <name> <value>
 //		user <name> {
 //			password   <bcrypt hash>
@@ -137,6 +141,10 @@ func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = cfg.parseKeepRevisions(d)
 		case "exec_mode":
 			err = cfg.parseExecMode(d)
+		case "store_max_keys":
+			err = cfg.parseStoreMaxKeys(d)
+		case "store_max_bytes":
+			err = cfg.parseStoreMaxBytes(d)
 		case "secret":
 			err = cfg.parseSecret(d)
 		case "user":
@@ -327,6 +335,42 @@ func (cfg *appConfig) parseMaxSteps(d *caddyfile.Dispenser) error {
 		return d.Err("max_steps: must be positive")
 	}
 	cfg.MaxSteps = n
+	return nil
+}
+
+func (cfg *appConfig) parseStoreMaxKeys(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if cfg.StoreMaxKeys != 0 {
+		return d.Err("store_max_keys: already set")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return d.Errf("store_max_keys: %q is not a positive whole number", v)
+	}
+	cfg.StoreMaxKeys = n
+	return nil
+}
+
+// parseStoreMaxBytes reads a size as max_body_size does.
+func (cfg *appConfig) parseStoreMaxBytes(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if cfg.StoreMaxBytes != 0 {
+		return d.Err("store_max_bytes: already set")
+	}
+	size, err := humanize.ParseBytes(v)
+	if err != nil {
+		return d.Errf("store_max_bytes: parsing size %q: %v", v, err)
+	}
+	if size == 0 || size > math.MaxInt64 {
+		return d.Errf("store_max_bytes: must be positive and below 2^63, got %q", v)
+	}
+	cfg.StoreMaxBytes = int64(size)
 	return nil
 }
 

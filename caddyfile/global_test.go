@@ -101,6 +101,19 @@ func TestParseGlobalErrors(t *testing.T) {
 			max_steps 1
 			max_steps 2
 		}`, "max_steps: already set"},
+		{"store keys zero", `endpoint {
+			store_max_keys 0
+		}`, `store_max_keys: "0" is not a positive whole number`},
+		{"store keys twice", `endpoint {
+			store_max_keys 1
+			store_max_keys 2
+		}`, "store_max_keys: already set"},
+		{"store bytes bad", `endpoint {
+			store_max_bytes lots
+		}`, `store_max_bytes: parsing size "lots"`},
+		{"store bytes zero", `endpoint {
+			store_max_bytes 0
+		}`, "store_max_bytes: must be positive"},
 
 		{"secret no value", `endpoint {
 			secret key

@@ -16,8 +16,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultPrefix          = "endpoint/store"
+	DefaultPrefix          = "endpoint/kv"
+	DefaultLegacyPrefix    = "endpoint/store"
 	DefaultMaxValueSize    = 64 << 10
+	DefaultMaxKeys         = 10000
+	DefaultMaxBytes        = 64 << 20
 	DefaultMaxKeysListed   = 1000
 	DefaultHTTPMaxResponse = 1 << 20
 	DefaultHTTPTimeout     = 10 * time.Second
@@ -36,14 +39,25 @@ type Config struct {
 	// Storage is where env.store keeps its values (Caddy's storage).
 	// Required.
 	Storage certmagic.Storage
-	// Prefix is the storage path under which each namespace is a folder.
-	// Default: "endpoint/store".
+	// Prefix is the storage path under which each namespace is a folder
+	// holding one "<key>.json" per key. Default: "endpoint/kv".
 	Prefix string
+	// LegacyPrefix is where the first storage format kept the values
+	// (one file per key, named as the key); MigrateStore moves them to
+	// Prefix. Default: "endpoint/store".
+	LegacyPrefix string
 	// Secrets are the named secret values, already expanded.
 	Secrets map[string]string
 	// MaxValueSize is the largest JSON-encoded value, in bytes, a snippet
 	// may store. Default: 65536 (64 KiB).
 	MaxValueSize int
+	// MaxKeys is the most keys one namespace holds; a put of a new key
+	// beyond it is refused. Default: 10000.
+	MaxKeys int
+	// MaxBytes is the most bytes the values of one namespace hold
+	// together; a put that would pass it is refused. Default: 67108864
+	// (64 MiB).
+	MaxBytes int64
 	// MaxKeysListed is the most keys one list() answers; past it the
 	// first keys in sort order are returned. Default: 1000.
 	MaxKeysListed int
@@ -74,6 +88,8 @@ type Service struct {
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// compiled caches compiledGrants by *Grants.
 	compiled sync.Map
+	// usage counts the keys and bytes of each namespace, by name.
+	usage sync.Map
 }
 
 // New checks cfg, fills in its defaults and builds the shared HTTP
@@ -87,6 +103,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxValueSize <= 0 {
 		cfg.MaxValueSize = DefaultMaxValueSize
+	}
+	if cfg.LegacyPrefix == "" {
+		cfg.LegacyPrefix = DefaultLegacyPrefix
+	}
+	if cfg.MaxKeys <= 0 {
+		cfg.MaxKeys = DefaultMaxKeys
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
 	}
 	if cfg.MaxKeysListed <= 0 {
 		cfg.MaxKeysListed = DefaultMaxKeysListed

@@ -34,8 +34,13 @@ func (e *boundEnv) needStore(ns, level string) error {
 	return fmt.Errorf("store namespace %q: user %q has no %s grant", ns, userLabel(e.user), level)
 }
 
+// valueSuffix ends the storage key of every value, so that a storage's
+// temporary files (FileStorage writes "<digits>" next to the key, then
+// renames it) are never taken for keys.
+const valueSuffix = ".json"
+
 func (e *boundEnv) storeKey(ns, key string) string {
-	return path.Join(e.s.cfg.Prefix, ns, key)
+	return path.Join(e.s.cfg.Prefix, ns, key+valueSuffix)
 }
 
 func (e *boundEnv) checkKey(ns, key, level string) error {
@@ -85,7 +90,12 @@ func (e *boundEnv) StorePut(ctx context.Context, ns, key string, value []byte) e
 	if e.overlay != nil {
 		return e.overlay.put(ns, key, value)
 	}
+	undo, err := e.reserve(ctx, ns, key, int64(len(value)))
+	if err != nil {
+		return err
+	}
 	if err := e.s.cfg.Storage.Store(ctx, e.storeKey(ns, key), value); err != nil {
+		undo()
 		return fmt.Errorf("writing store key %q of namespace %q: %v", key, ns, err)
 	}
 	return nil
@@ -100,8 +110,13 @@ func (e *boundEnv) StoreDelete(ctx context.Context, ns, key string) error {
 		e.overlay.delete(ns, key)
 		return nil
 	}
-	if err := e.s.cfg.Storage.Delete(ctx, e.storeKey(ns, key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	sk := e.storeKey(ns, key)
+	info, statErr := e.s.cfg.Storage.Stat(ctx, sk)
+	if err := e.s.cfg.Storage.Delete(ctx, sk); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("deleting store key %q of namespace %q: %v", key, ns, err)
+	}
+	if statErr == nil {
+		e.released(ns, info.Size)
 	}
 	return nil
 }
@@ -124,8 +139,8 @@ func (e *boundEnv) StoreList(ctx context.Context, ns, prefix string) ([]string, 
 	seen := make(map[string]bool, len(found))
 	keys := make([]string, 0, len(found))
 	for _, full := range found {
-		k := path.Base(full)
-		if seen[k] || !strings.HasPrefix(k, prefix) || checkName("", k) != nil {
+		k, ok := keyOf(full)
+		if !ok || seen[k] || !strings.HasPrefix(k, prefix) {
 			continue
 		}
 		seen[k] = true

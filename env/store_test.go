@@ -66,7 +66,7 @@ func TestStoreSharedBetweenServices(t *testing.T) {
 	if err := a.StoreDelete(ctx, "orders", "never-there"); err != nil {
 		t.Fatalf("deleting a missing key: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "endpoint", "store", "orders")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "endpoint", "kv", "orders")); err != nil {
 		t.Fatalf("namespace folder under the default prefix: %v", err)
 	}
 }
@@ -218,9 +218,12 @@ func TestStoreList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A stray file that is not a valid key is not listed.
-	if err := os.WriteFile(filepath.Join(dir, "endpoint", "store", "orders", ".tmp-x"), nil, 0o600); err != nil {
-		t.Fatal(err)
+	// A stray file that is not a valid key is not listed, nor a temporary
+	// file of the storage (FileStorage names them with digits).
+	for _, stray := range []string{".tmp-x", "2718281828", "x.json.tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, "endpoint", "kv", "orders", stray), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tests := []struct {
 		ns, prefix string
@@ -341,5 +344,103 @@ func BenchmarkStorePutGet(b *testing.B) {
 		if _, _, err := e.StoreGet(ctx, "orders", "o-1"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestStoreQuota(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestService(t, dir, func(c *Config) { c.MaxKeys, c.MaxBytes = 3, 20 })
+	e := s.For("bot", &Grants{Store: map[string]string{"orders": Write, "other": Write}})
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c"} {
+		if err := e.StorePut(ctx, "orders", k, []byte(`1`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := e.StorePut(ctx, "orders", "d", []byte(`1`))
+	if err == nil || !strings.Contains(err.Error(), `store namespace "orders" is full`) || !strings.Contains(err.Error(), "store_max_keys") {
+		t.Fatalf("a fourth key: %v", err)
+	}
+	// overwriting and other namespaces are not held up by the cap
+	if err := e.StorePut(ctx, "orders", "a", []byte(`2`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StorePut(ctx, "other", "d", []byte(`1`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StoreDelete(ctx, "orders", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StorePut(ctx, "orders", "d", []byte(`1`)); err != nil {
+		t.Fatalf("after a delete: %v", err)
+	}
+	err = e.StorePut(ctx, "orders", "a", []byte(`"0123456789abcdefghij"`))
+	if err == nil || !strings.Contains(err.Error(), "store_max_bytes") {
+		t.Fatalf("a value past the byte cap: %v", err)
+	}
+	// a new service (a reload) counts what is stored
+	s2 := newTestService(t, dir, func(c *Config) { c.MaxKeys = 3 })
+	if err := s2.For("bot", &Grants{Store: map[string]string{"orders": Write}}).StorePut(ctx, "orders", "e", []byte(`1`)); err == nil {
+		t.Fatal("a new service let a fourth key in")
+	}
+	if d := newTestService(t, t.TempDir(), nil).cfg; d.MaxKeys != DefaultMaxKeys || d.MaxBytes != DefaultMaxBytes {
+		t.Fatalf("defaults: %d keys, %d bytes", d.MaxKeys, d.MaxBytes)
+	}
+}
+
+func TestStoreQuotaConcurrent(t *testing.T) {
+	s := newTestService(t, t.TempDir(), func(c *Config) { c.MaxKeys = 10 })
+	e := s.For("bot", &Grants{Store: map[string]string{"orders": Write}})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = e.StorePut(ctx, "orders", fmt.Sprintf("k%d", i), []byte(`1`))
+		}()
+	}
+	wg.Wait()
+	keys, err := e.StoreList(ctx, "orders", "")
+	if err != nil || len(keys) != 10 {
+		t.Fatalf("%d keys stored under a cap of 10 (%v)", len(keys), err)
+	}
+}
+
+func TestMigrateStore(t *testing.T) {
+	dir := t.TempDir()
+	legacy := filepath.Join(dir, "endpoint", "store", "orders")
+	if err := os.MkdirAll(legacy, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]string{"a": `1`, "b.json": `"b"`, "2718281828": `"half`} {
+		if err := os.WriteFile(filepath.Join(legacy, name), []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newTestService(t, dir, nil)
+	e := s.For("bot", &Grants{Store: map[string]string{"orders": Write}})
+	ctx := context.Background()
+	// written after an interrupted move began: kept
+	if err := e.StorePut(ctx, "orders", "a", []byte(`"newer"`)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.MigrateStore(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := e.StoreList(ctx, "orders", "")
+	if err != nil || fmt.Sprint(keys) != "[a b.json]" {
+		t.Fatalf("keys after the move: %v, %v", keys, err)
+	}
+	if v, _, _ := e.StoreGet(ctx, "orders", "a"); string(v) != `"newer"` {
+		t.Fatalf("a = %s", v)
+	}
+	if v, _, _ := e.StoreGet(ctx, "orders", "b.json"); string(v) != `"b"` {
+		t.Fatalf("b.json = %s", v)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "endpoint", "store")); !os.IsNotExist(err) {
+		t.Fatalf("the legacy folder is still there: %v", err)
 	}
 }
