@@ -272,6 +272,12 @@ func (r *Registry) Refresh(ctx context.Context) (bool, error) {
 	if r.gen != gen || r.cfg != cfg {
 		return false, nil
 	}
+	// a write or publication of this instance under way may have stored
+	// what was read here: it installs its own state
+	if !r.wmu.TryLock() {
+		return false, nil
+	}
+	defer r.wmu.Unlock()
 	r.install(st, table)
 	r.logger().Info("published revision loaded from storage", zap.Int64("revision", st.rev))
 	return true, nil

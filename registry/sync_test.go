@@ -623,3 +623,48 @@ func TestSwapIsAtomicForReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInterruptedRollbackKeepsLaterDrafts: a rollback published but its
+// draft rewrite failed; drafts written after it survive the finishing,
+// those it found unchanged become its records.
+func TestInterruptedRollbackKeepsLaterDrafts(t *testing.T) {
+	ctx := context.Background()
+	var fs *flakyStorage
+	f := newFixture(t, func(o *Options) {
+		fs = &flakyStorage{Storage: o.Storage}
+		o.Storage = fs
+	})
+	f.create(rec("a", "/a", "code_snippet", "a1"))
+	f.create(rec("c", "/c", "code_snippet", "c1"))
+	f.sync()
+	for _, n := range []string{"a", "c"} {
+		if _, err := f.r.Patch(ctx, n, []byte(`{"code_snippet": "`+n+`2"}`), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.create(rec("b", "/b"))
+	f.sync()
+
+	fs.failOn(func(k string) bool { return strings.Contains(k, "/drafts/") })
+	if res, err := f.r.Rollback(ctx, 1, Origin{}); err != nil || res.Revision != 3 {
+		t.Fatalf("rollback = %+v, %v", res, err)
+	}
+	fs.failOn(nil)
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "later"}`), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.create(rec("d", "/d"))
+	// a sync finishes the rollback first, then publishes
+	res := f.sync()
+	if res.Revision != 4 || !slices.Equal(res.Added, []string{"d"}) || !slices.Equal(res.Changed, []string{"a"}) {
+		t.Fatalf("sync after the interrupted rollback = %+v", res)
+	}
+	for n, want := range map[string]string{"/a": "later", "/c": "c1", "/d": "code of d"} {
+		if got := served(f.r, "GET", n); got != want {
+			t.Errorf("%s serves %q, want %q", n, got, want)
+		}
+	}
+	if _, err := f.r.Get("b"); kindOf(err) != KindNotFound {
+		t.Errorf("draft b, unchanged since the rollback that drops it: %v", err)
+	}
+}
