@@ -136,6 +136,8 @@ type Invocation struct {
 	MaxSteps uint64
 	// Deadline is when the run must stop with a time-limit error.
 	Deadline time.Time
+	// MaxMemory is the memory budget of the run in bytes (0 = unlimited).
+	MaxMemory int64
 }
 
 // Result is what a Program answers.
@@ -161,6 +163,11 @@ const (
 	FailSteps = "step_limit"
 	// FailTimeout is a program that exceeded its time limit.
 	FailTimeout = "timeout"
+	// FailMemory is a program that exceeded its memory budget.
+	FailMemory = "memory_limit"
+	// FailCancelled is a run stopped because its request was cancelled
+	// (the client went away): not a failure of the program.
+	FailCancelled = "cancelled"
 )
 
 // ExecError is a failed run.

@@ -108,9 +108,9 @@ func jsonEncode(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x); err != nil {
 		return nil, err
 	}
-	out, err := encodeJSON(x)
+	out, err := encodeJSON(x, memoryLimit(t))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	charge(t, len(out))
 	return starlark.String(out), nil
@@ -122,9 +122,9 @@ func jsonEncodeIndent(t *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "x", &x, "prefix?", &prefix, "indent?", &indent); err != nil {
 		return nil, err
 	}
-	out, err := encodeJSON(x)
+	out, err := encodeJSON(x, memoryLimit(t))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return indentJSON(t, b, out, prefix, indent)
 }
@@ -144,7 +144,7 @@ func indentJSON(t *starlark.Thread, b *starlark.Builtin, src []byte, prefix, ind
 	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, src, prefix, indent); err != nil {
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	charge(t, buf.Len())
 	return starlark.String(buf.String()), nil
@@ -173,7 +173,7 @@ func jsonDecode(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 		if fallback != nil {
 			return fallback, nil
 		}
-		return nil, fmt.Errorf("%s: %v", b.Name(), err)
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
 	return v, nil
 }

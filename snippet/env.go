@@ -125,9 +125,9 @@ func storePutMethod(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "ns", &ns, "key", &key, "value", &value); err != nil {
 		return nil, err
 	}
-	data, err := encodeJSON(value)
+	data, err := encodeJSON(value, memoryLimit(t))
 	if err != nil {
-		return nil, fmt.Errorf("%s: value: %v", b.Name(), err)
+		return nil, fmt.Errorf("%s: value: %w", b.Name(), err)
 	}
 	charge(t, len(data))
 	r := b.Receiver().(*storeValue).r
@@ -230,9 +230,9 @@ func httpMethod(method string) func(*starlark.Thread, *starlark.Builtin, starlar
 			}
 			req.Body = []byte(s)
 		case hasJSON:
-			data, err := encodeJSON(jsonBody)
+			data, err := encodeJSON(jsonBody, memoryLimit(t))
 			if err != nil {
-				return nil, fmt.Errorf("%s: json: %v", b.Name(), err)
+				return nil, fmt.Errorf("%s: json: %w", b.Name(), err)
 			}
 			req.Body = data
 			if req.Header == nil {

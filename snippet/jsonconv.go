@@ -26,9 +26,15 @@ const maxJSONDepth = 200
 // appendJSON appends the JSON encoding of v to buf. Dicts keep their
 // insertion order; time values are RFC 3339 strings and durations their
 // Go string ("1h30m0s"); bytes, sets and other values are refused.
-func appendJSON(buf []byte, v starlark.Value, depth int) ([]byte, error) {
+//
+// limit (0: none) is the largest encoding in bytes; past it the encoding
+// stops with a *memoryError.
+func appendJSON(buf []byte, v starlark.Value, depth, limit int) ([]byte, error) {
 	if depth > maxJSONDepth {
 		return nil, errors.New("value is nested too deeply (or holds itself)")
+	}
+	if limit > 0 && len(buf) > limit {
+		return nil, &memoryError{what: "the JSON encoding", size: int64(len(buf)), limit: int64(limit)}
 	}
 	switch x := v.(type) {
 	case starlark.NoneType:
@@ -68,7 +74,7 @@ func appendJSON(buf []byte, v starlark.Value, depth int) ([]byte, error) {
 			buf = appendQuoted(buf, string(k))
 			buf = append(buf, ':')
 			var err error
-			if buf, err = appendJSON(buf, item[1], depth+1); err != nil {
+			if buf, err = appendJSON(buf, item[1], depth+1, limit); err != nil {
 				return nil, err
 			}
 		}
@@ -81,7 +87,7 @@ func appendJSON(buf []byte, v starlark.Value, depth int) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = appendJSON(buf, seq.Index(i), depth+1); err != nil {
+			if buf, err = appendJSON(buf, seq.Index(i), depth+1, limit); err != nil {
 				return nil, err
 			}
 		}
@@ -90,9 +96,13 @@ func appendJSON(buf []byte, v starlark.Value, depth int) ([]byte, error) {
 	return nil, fmt.Errorf("cannot encode a %s as JSON", v.Type())
 }
 
-// encodeJSON is appendJSON into a new buffer.
-func encodeJSON(v starlark.Value) ([]byte, error) {
-	return appendJSON(make([]byte, 0, 64), v, 0)
+// encodeJSON is appendJSON into a new buffer, up to limit bytes.
+func encodeJSON(v starlark.Value, limit int64) ([]byte, error) {
+	buf, err := appendJSON(make([]byte, 0, 64), v, 0, int(limit))
+	if err == nil && limit > 0 && int64(len(buf)) > limit {
+		return nil, &memoryError{what: "the JSON encoding", size: int64(len(buf)), limit: limit}
+	}
+	return buf, err
 }
 
 const hexDigits = "0123456789abcdef"

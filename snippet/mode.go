@@ -108,13 +108,15 @@ func Compile(src string) (*Program, error) {
 	if err := refuseLoad(f); err != nil {
 		return nil, err
 	}
+	checkOperators(f)
 	used := make(map[string]bool)
 	isPredeclared := func(name string) bool {
 		if _, ok := tableIndex[name]; ok {
 			used[name] = true
 			return true
 		}
-		return false
+		_, ok := checkedOps[name]
+		return ok
 	}
 	prog, err := starlark.FileProgram(f, isPredeclared)
 	if err != nil {
@@ -134,9 +136,12 @@ func Compile(src string) (*Program, error) {
 		}
 	}
 	if !perRun {
-		p.shared = make(starlark.StringDict, len(p.uses))
+		p.shared = make(starlark.StringDict, len(p.uses)+len(checkedOps))
 		for _, e := range p.uses {
 			p.shared[e.Name] = e.static
+		}
+		for name, op := range checkedOps {
+			p.shared[name] = op
 		}
 	}
 	p.runs.New = func() any { return newRun(p) }

@@ -41,7 +41,7 @@ var (
 )
 
 // makeResult reads the global `result` (see Program.Run).
-func makeResult(v starlark.Value) (*execmode.Result, error) {
+func makeResult(v starlark.Value, maxMemory int64) (*execmode.Result, error) {
 	if v == nil {
 		return nil, errors.New("the snippet did not assign result")
 	}
@@ -107,9 +107,9 @@ func makeResult(v starlark.Value) (*execmode.Result, error) {
 		res.Body = nullBody
 		return res, nil
 	}
-	body, err := encodeJSON(payload)
+	body, err := encodeJSON(payload, maxMemory)
 	if err != nil {
-		return nil, fmt.Errorf("result[\"payload\"]: %v", err)
+		return nil, fmt.Errorf("result[\"payload\"]: %w", err)
 	}
 	res.Body = body
 	return res, nil

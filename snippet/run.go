@@ -14,17 +14,13 @@ import (
 	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
-// checkpointSteps is how many steps a run takes before its deadline is
-// first checked and its timer armed. Short runs (most requests) never arm
-// a timer; builtins that do heavy work charge steps, so they reach the
-// checkpoint early.
-const checkpointSteps = 500
-
 // Why a run was stopped from outside the interpreter.
 const (
 	stopNone int32 = iota
 	stopSteps
 	stopTimeout
+	stopCancelled
+	stopMemory
 )
 
 // Fixed client messages of the failures that are not the snippet's own.
@@ -33,6 +29,8 @@ const (
 	msgTimeout = "snippet timed out"
 	msgRuntime = "snippet failed"
 	msgResult  = "snippet result is invalid"
+	msgMemory  = "snippet exceeded its memory budget"
+	msgGone    = "request cancelled by the client"
 )
 
 // run is the state of one request's execution. Runs are pooled per
@@ -50,6 +48,10 @@ type run struct {
 
 	stop     atomic.Int32
 	budget   uint64
+	// grown is what the run's checked operations produced, in bytes: the
+	// memory watchdog stops the run that grew most first.
+	grown    atomic.Int64
+	started  time.Time
 	armed    bool
 	timer    *time.Timer
 	unwatch  func() bool
@@ -72,17 +74,21 @@ func newRun(p *Program) any {
 	r.thread.OnMaxSteps = r.checkpoint
 	r.thread.Print = r.print
 	r.thread.Load = refuseLoadAtRun
+	r.thread.SetLocal(runKey, r)
 	r.envValue = envValue{object: object{"env"}, r: r}
 	r.store = storeValue{object: object{"store"}, r: r}
 	r.http = httpValue{object: object{"http"}, r: r}
 	r.log = logFunc{r: r}
 	r.env = p.shared
 	if p.shared == nil {
-		r.own = make(starlark.StringDict, len(p.uses))
+		r.own = make(starlark.StringDict, len(p.uses)+len(checkedOps))
 		for _, e := range p.uses {
 			if e.perRun == nil {
 				r.own[e.Name] = e.static
 			}
+		}
+		for name, op := range checkedOps {
+			r.own[name] = op
 		}
 		r.env = r.own
 	}
@@ -112,10 +118,13 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 // full error with the snippet's line and column.
 //
 // Limits: the step budget is inv.MaxSteps (0: none); the time limit is
-// inv.Deadline and ctx. A run checks both after its first 500 steps and
-// only then arms a timer (and a context.AfterFunc) that cancels the
-// thread, so short runs pay for neither. hashlib, hmac, base64, json and
-// env calls charge one step per 16 bytes they handle.
+// inv.Deadline: a timer cancels the thread when it passes, whatever the
+// step count, and a cancelled ctx (the client went away) stops it too,
+// as FailCancelled. hashlib, hmac, base64, json and env calls charge one
+// step per 16 bytes they handle. The memory budget is inv.MaxMemory (see
+// memory.go): a result of +, * or a project builtin larger than the
+// budget fails at once, and a watchdog stops runs while the heap holds
+// more than their budgets; both fail as FailMemory.
 //
 // The Result's Header and Body may be shared with other results: callers
 // read them and never write to them.
@@ -142,11 +151,13 @@ func (p *Program) Run(ctx context.Context, inv *execmode.Invocation) (res *execm
 	r.begin(ctx, inv)
 	globals, runErr := p.prog.Init(&r.thread, r.env)
 	if runErr == nil {
-		res, err = makeResult(globals["result"])
+		res, err = makeResult(globals["result"], inv.MaxMemory)
 	}
 	steps := r.thread.Steps
 	if runErr != nil {
 		err = r.classify(runErr, steps)
+	} else if me := (*memoryError)(nil); errors.As(err, &me) {
+		err = &execmode.ExecError{Kind: execmode.FailMemory, Status: 500, Message: msgMemory, Err: err, Steps: steps}
 	} else if err != nil {
 		err = &execmode.ExecError{Kind: execmode.FailResult, Status: 500, Message: msgResult, Err: err, Steps: steps}
 	} else {
@@ -161,15 +172,22 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	r.inv = inv
 	r.budget = inv.MaxSteps
 	r.stop.Store(stopNone)
+	r.grown.Store(0)
+	r.started = time.Now()
 	r.thread.Uncancel()
 	r.thread.Steps = 0
-	first := uint64(checkpointSteps)
-	if r.budget != 0 && r.budget < first {
-		first = r.budget
+	if r.budget != 0 {
+		r.thread.SetMaxExecutionSteps(r.budget)
+	} else {
+		r.thread.SetMaxExecutionSteps(math.MaxUint64)
 	}
-	r.thread.SetMaxExecutionSteps(first)
-	if ctx.Err() != nil {
-		r.halt(stopTimeout, "cancelled")
+	if why := r.expiry(); why != stopNone {
+		r.halt(why, "stopped before it started")
+	} else {
+		r.arm()
+	}
+	if inv.MaxMemory > 0 {
+		watch.add(r)
 	}
 	if r.own != nil {
 		r.bind()
@@ -185,6 +203,9 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 // (no timer callback can still reach it).
 func (r *run) end() bool {
 	reusable := true
+	if r.inv != nil && r.inv.MaxMemory > 0 {
+		watch.remove(r)
+	}
 	if r.armed {
 		if !r.timer.Stop() {
 			reusable = false
@@ -205,36 +226,31 @@ func (r *run) end() bool {
 	return reusable
 }
 
-// checkpoint runs on the interpreter's goroutine each time the thread
-// reaches its current step limit.
+// checkpoint runs on the interpreter's goroutine when the thread reaches
+// its step budget.
 func (r *run) checkpoint(t *starlark.Thread) {
-	if r.budget != 0 && t.Steps >= r.budget {
-		r.halt(stopSteps, "too many steps")
-		return
-	}
-	if r.expired() {
-		r.halt(stopTimeout, "timeout")
-		return
-	}
-	if !r.armed {
-		r.arm()
-	}
-	next := uint64(math.MaxUint64)
-	if r.budget != 0 {
-		next = r.budget
-	}
-	t.SetMaxExecutionSteps(next)
+	r.halt(stopSteps, "too many steps")
 }
 
-func (r *run) expired() bool {
-	if r.ctx.Err() != nil {
-		return true
+// expiry says whether the run must stop now: stopTimeout past the
+// deadline, stopCancelled when the request was cancelled.
+func (r *run) expiry() int32 {
+	switch err := r.ctx.Err(); {
+	case errors.Is(err, context.DeadlineExceeded):
+		return stopTimeout
+	case err != nil:
+		return stopCancelled
+	case !r.inv.Deadline.IsZero() && !time.Now().Before(r.inv.Deadline):
+		return stopTimeout
 	}
-	return !r.inv.Deadline.IsZero() && !time.Now().Before(r.inv.Deadline)
+	return stopNone
 }
 
 // arm cancels the thread at the deadline and when ctx is done.
 func (r *run) arm() {
+	if r.inv.Deadline.IsZero() && r.ctx.Done() == nil {
+		return
+	}
 	r.armed = true
 	d := time.Duration(math.MaxInt64)
 	if !r.inv.Deadline.IsZero() {
@@ -242,11 +258,19 @@ func (r *run) arm() {
 	}
 	r.timer = time.AfterFunc(d, r.timeUp)
 	if r.ctx.Done() != nil {
-		r.unwatch = context.AfterFunc(r.ctx, r.timeUp)
+		r.unwatch = context.AfterFunc(r.ctx, r.ctxDone)
 	}
 }
 
 func (r *run) timeUp() { r.halt(stopTimeout, "timeout") }
+
+func (r *run) ctxDone() {
+	if errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
+		r.halt(stopTimeout, "timeout")
+		return
+	}
+	r.halt(stopCancelled, "cancelled")
+}
 
 // halt stops the thread at its next step; the first reason wins.
 func (r *run) halt(why int32, reason string) {
@@ -257,8 +281,8 @@ func (r *run) halt(why int32, reason string) {
 // afterBlocking is called by builtins that waited on the outside world: a
 // run past its deadline stops at the next step.
 func (r *run) afterBlocking() {
-	if r.expired() {
-		r.halt(stopTimeout, "timeout")
+	if why := r.expiry(); why != stopNone {
+		r.halt(why, "stopped")
 	}
 }
 
@@ -287,6 +311,14 @@ func (r *run) classify(err error, steps uint64) *execmode.ExecError {
 		return &execmode.ExecError{Kind: execmode.FailSteps, Status: 500, Message: msgSteps, Err: full, Steps: steps}
 	case stopTimeout:
 		return &execmode.ExecError{Kind: execmode.FailTimeout, Status: 503, Message: msgTimeout, Err: full, Steps: steps}
+	case stopCancelled:
+		return &execmode.ExecError{Kind: execmode.FailCancelled, Status: 503, Message: msgGone, Err: full, Steps: steps}
+	case stopMemory:
+		return &execmode.ExecError{Kind: execmode.FailMemory, Status: 500, Message: msgMemory, Err: full, Steps: steps}
+	}
+	var me *memoryError
+	if errors.As(err, &me) {
+		return &execmode.ExecError{Kind: execmode.FailMemory, Status: 500, Message: msgMemory, Err: full, Steps: steps}
 	}
 	var ue *userError
 	if errors.As(err, &ue) {
