@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ const (
 	DefaultMaxBodySize  = 1 << 20
 	DefaultMaxSteps     = 1_000_000
 	DefaultTimeout      = 5 * time.Second
+	DefaultMaxMemory    = 64 << 20
 )
 
 // storagePrefix is where the app keeps its data in Caddy's storage.
@@ -99,6 +101,16 @@ type App struct {
 	// module of the namespace endpoint.exec_modes with its own config.
 	// Default: {"code": {}}, the Starlark mode.
 	ExecModesRaw caddy.ModuleMap `json:"exec_modes,omitempty" caddy:"namespace=endpoint.exec_modes"`
+
+	// MaxMemory is the memory budget, in bytes, of one snippet run; a run
+	// over it is stopped and answered 500, kind memory_limit.
+	// Default: 67108864 (64 MiB).
+	MaxMemory int64 `json:"max_memory,omitempty"`
+
+	// MaxConcurrency is how many runs of one endpoint may execute at once;
+	// a request beyond it is answered 503 with Retry-After at once,
+	// without running. Default: 4 × GOMAXPROCS.
+	MaxConcurrency int `json:"max_concurrency,omitempty"`
 
 	// KeepRevisions is how many of the newest published revisions are
 	// kept in storage; older ones are deleted when a new one is published,
@@ -199,6 +211,12 @@ func (a *App) setDefaults() {
 	if a.KeepRevisions <= 0 {
 		a.KeepRevisions = registry.DefaultKeepRevisions
 	}
+	if a.MaxMemory <= 0 {
+		a.MaxMemory = DefaultMaxMemory
+	}
+	if a.MaxConcurrency <= 0 {
+		a.MaxConcurrency = 4 * runtime.GOMAXPROCS(0)
+	}
 }
 
 // expandSecrets replaces the placeholders of the secrets.
@@ -261,16 +279,18 @@ func (a *App) buildPipeline(ctx caddy.Context) error {
 		return fmt.Errorf("registering metrics: %v", err)
 	}
 	a.pipeline, err = pipeline.New(pipeline.Config{
-		MaxBodySize:   a.MaxBodySize,
-		MaxSteps:      a.MaxSteps,
-		Timeout:       time.Duration(a.Timeout),
-		Users:         a.Users,
-		Env:           a.env,
-		Logs:          a.state.logs,
-		Metrics:       metrics,
-		Logger:        a.logger,
-		SnippetLogger: caddy.Log().Named("endpoint.snippet"),
-		Secrets:       a.secretValues,
+		MaxBodySize:    a.MaxBodySize,
+		MaxSteps:       a.MaxSteps,
+		MaxMemory:      a.MaxMemory,
+		MaxConcurrency: a.MaxConcurrency,
+		Timeout:        time.Duration(a.Timeout),
+		Users:          a.Users,
+		Env:            a.env,
+		Logs:           a.state.logs,
+		Metrics:        metrics,
+		Logger:         a.logger,
+		SnippetLogger:  caddy.Log().Named("endpoint.snippet"),
+		Secrets:        a.secretValues,
 	})
 	return err
 }

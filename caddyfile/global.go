@@ -35,17 +35,19 @@ func init() {
 
 // appConfig mirrors the JSON of the root package's App.
 type appConfig struct {
-	SyncInterval  caddy.Duration         `json:"sync_interval,omitempty"`
-	MaxBodySize   int64                  `json:"max_body_size,omitempty"`
-	MaxSteps      uint64                 `json:"max_steps,omitempty"`
-	Timeout       caddy.Duration         `json:"timeout,omitempty"`
-	StoreMaxKeys  int                    `json:"store_max_keys,omitempty"`
-	StoreMaxBytes int64                  `json:"store_max_bytes,omitempty"`
-	Users         map[string]*userConfig `json:"users,omitempty"`
-	Secrets       map[string]string      `json:"secrets,omitempty"`
-	Endpoints     []*declaredEndpoint    `json:"endpoints,omitempty"`
-	KeepRevisions int                    `json:"keep_revisions,omitempty"`
-	ExecModes     caddy.ModuleMap        `json:"exec_modes,omitempty"`
+	SyncInterval   caddy.Duration         `json:"sync_interval,omitempty"`
+	MaxBodySize    int64                  `json:"max_body_size,omitempty"`
+	MaxSteps       uint64                 `json:"max_steps,omitempty"`
+	Timeout        caddy.Duration         `json:"timeout,omitempty"`
+	Users          map[string]*userConfig `json:"users,omitempty"`
+	Secrets        map[string]string      `json:"secrets,omitempty"`
+	Endpoints      []*declaredEndpoint    `json:"endpoints,omitempty"`
+	KeepRevisions  int                    `json:"keep_revisions,omitempty"`
+	StoreMaxKeys   int                    `json:"store_max_keys,omitempty"`
+	StoreMaxBytes  int64                  `json:"store_max_bytes,omitempty"`
+	MaxMemory      int64                  `json:"max_memory,omitempty"`
+	MaxConcurrency int                    `json:"max_concurrency,omitempty"`
+	ExecModes      caddy.ModuleMap        `json:"exec_modes,omitempty"`
 }
 
 // userConfig mirrors the JSON of the root package's User.
@@ -69,6 +71,8 @@ type declaredEndpoint struct {
 //		sync_interval <duration>
 //		max_body_size <size>
 //		max_steps     <n>
+//		max_memory    <size>
+//		max_concurrency <n>
 //		timeout       <duration>
 //		keep_revisions <n>
 //		exec_mode <name> [{ <the module's own options> }]
@@ -137,6 +141,10 @@ func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = cfg.parseMaxBodySize(d)
 		case "max_steps":
 			err = cfg.parseMaxSteps(d)
+		case "max_memory":
+			err = parseSizeOnce(d, "max_memory", &cfg.MaxMemory)
+		case "max_concurrency":
+			err = cfg.parseMaxConcurrency(d)
 		case "keep_revisions":
 			err = cfg.parseKeepRevisions(d)
 		case "exec_mode":
@@ -300,6 +308,42 @@ func (cfg *appConfig) parseExecMode(d *caddyfile.Dispenser) error {
 		cfg.ExecModes = caddy.ModuleMap{}
 	}
 	cfg.ExecModes[name] = raw
+	return nil
+}
+
+// parseSizeOnce reads a positive size in bytes as max_body_size does.
+func parseSizeOnce(d *caddyfile.Dispenser, option string, dst *int64) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if *dst != 0 {
+		return d.Errf("%s: already set", option)
+	}
+	size, err := humanize.ParseBytes(v)
+	if err != nil {
+		return d.Errf("%s: parsing size %q: %v", option, v, err)
+	}
+	if size == 0 || size > math.MaxInt64 {
+		return d.Errf("%s: %q is not a positive size", option, v)
+	}
+	*dst = int64(size)
+	return nil
+}
+
+func (cfg *appConfig) parseMaxConcurrency(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d)
+	if err != nil {
+		return err
+	}
+	if cfg.MaxConcurrency != 0 {
+		return d.Err("max_concurrency: already set")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return d.Errf("max_concurrency: %q is not a positive whole number", v)
+	}
+	cfg.MaxConcurrency = n
 	return nil
 }
 

@@ -5,8 +5,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
@@ -28,13 +30,22 @@ func contentType(c *call) int {
 }
 
 // size is the size rule: the body is read, up to max_body_size (413
-// beyond).
+// beyond), by the request's deadline (408 when it passes first).
 func (p *Pipeline) size(c *call) int {
+	rc := http.NewResponseController(c.w)
+	limited := rc.SetReadDeadline(c.deadline) == nil
 	body, err := readBody(c.r, p.cfg.MaxBodySize)
+	if limited {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			return writeError(c.w, http.StatusRequestEntityTooLarge, "request body larger than "+strconv.FormatInt(p.cfg.MaxBodySize, 10)+" bytes")
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.w.Header().Set("Connection", "close")
+			return writeError(c.w, http.StatusRequestTimeout, "reading the request body took longer than the time limit")
 		}
 		return writeError(c.w, http.StatusBadRequest, "reading the request body failed")
 	}
@@ -44,7 +55,7 @@ func (p *Pipeline) size(c *call) int {
 
 // schemaCheck is the schema rule: a record with a schema gets the body of
 // a body method validated, 400 with one detail a violation otherwise.
-func schemaCheck(c *call) int {
+func (p *Pipeline) schemaCheck(c *call) int {
 	if c.entry.Schema == nil || !registry.BodyMethod(c.r.Method) {
 		return 0
 	}

@@ -17,6 +17,7 @@ import (
 // written. It returns the status answered.
 func (p *Pipeline) exec(c *call) int {
 	inv := p.invocation(c)
+	c.ran = true
 	res, err := c.entry.Program.Run(c.r.Context(), inv)
 	if err != nil {
 		return p.execFailed(c, err)
@@ -39,6 +40,10 @@ func (p *Pipeline) exec(c *call) int {
 	return status
 }
 
+// StatusClientClosed is the status recorded for a request whose client
+// went away before its answer (nginx's 499); nothing is written.
+const StatusClientClosed = 499
+
 // execFailed answers a failed run: a program's own error with its status
 // and message, any other failure with a fixed message naming its kind.
 func (p *Pipeline) execFailed(c *call, err error) int {
@@ -47,6 +52,11 @@ func (p *Pipeline) execFailed(c *call, err error) int {
 		ee = &execmode.ExecError{Kind: execmode.FailRuntime, Status: http.StatusInternalServerError, Message: "snippet failed", Err: err}
 	}
 	c.sink.Failed(c, ee)
+	p.leave(c, ee)
+	if ee.Kind == execmode.FailCancelled {
+		// the client went away: nobody reads an answer
+		return StatusClientClosed
+	}
 	status := ee.Status
 	if status < 400 || status > 599 {
 		status = http.StatusInternalServerError
@@ -71,16 +81,13 @@ func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 		HasJSON:  c.hasJSON,
 		Endpoint: c.entry.Endpoint,
 		Revision: c.revision,
-		MaxSteps: p.cfg.MaxSteps,
+		MaxSteps:  p.cfg.MaxSteps,
+		MaxMemory: p.cfg.MaxMemory,
 	}
 	if r.URL.RawQuery != "" {
 		inv.Query = r.URL.Query()
 	}
-	deadline := time.Now().Add(p.cfg.Timeout)
-	if d, ok := r.Context().Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	inv.Deadline = deadline
+	inv.Deadline = c.deadline
 
 	// the executing user: exec_as_user if set, else the caller
 	runAs := c.caller

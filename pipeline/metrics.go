@@ -18,6 +18,8 @@ type Metrics struct {
 	steps      *prometheus.HistogramVec
 	limits     *prometheus.CounterVec
 	rejections *prometheus.CounterVec
+	refused    *prometheus.CounterVec
+	circuit    *prometheus.GaugeVec
 
 	// byEndpoint caches the series of each endpoint (*endpointMetrics), so
 	// that the request path does not hash label values.
@@ -90,7 +92,7 @@ func NewMetrics(reg prometheus.Registerer, r *registry.Registry) (*Metrics, erro
 		}, []string{"endpoint"}),
 		limits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "snippet_limit_failures_total",
-			Help: "Snippet runs stopped by the step budget or the time limit, by endpoint and kind.",
+			Help: "Snippet runs stopped by the step budget, the time limit or the memory budget, by endpoint and kind (step_limit, timeout, memory_limit).",
 		}, []string{"endpoint", "kind"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "schema_rejections_total",
@@ -101,8 +103,16 @@ func NewMetrics(reg prometheus.Registerer, r *registry.Registry) (*Metrics, erro
 		Namespace: ns, Subsystem: sub, Name: "compilations_total",
 		Help: "Code compilations by exec modes in this process (writes, syncs and reloads of changed records).",
 	}, func() float64 { return float64(registry.Compilations()) })
+	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: sub, Name: "refused_total",
+		Help: "Requests answered 503 without running, by endpoint and reason (concurrency: max_concurrency runs in flight; circuit: the circuit is open).",
+	}, []string{"endpoint", "reason"})
+	m.circuit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: ns, Subsystem: sub, Name: "circuit_open",
+		Help: "Whether the endpoint's circuit is open (1), half open (0.5, one trial run allowed) or closed (0).",
+	}, []string{"endpoint"})
 	collectors := []prometheus.Collector{
-		endpointSeries{m: m, vecs: []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections}},
+		endpointSeries{m: m, vecs: []prometheus.Collector{m.requests, m.duration, m.steps, m.limits, m.rejections, m.refused, m.circuit}},
 		compiled,
 	}
 	if r != nil {
@@ -178,6 +188,8 @@ func (m *Metrics) forgetGone() {
 		m.steps.DeletePartialMatch(labels)
 		m.limits.DeletePartialMatch(labels)
 		m.rejections.DeletePartialMatch(labels)
+		m.refused.DeletePartialMatch(labels)
+		m.circuit.DeletePartialMatch(labels)
 		return true
 	})
 }

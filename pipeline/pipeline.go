@@ -23,6 +23,12 @@ type Config struct {
 	MaxBodySize int64
 	// MaxSteps is the step budget of one run.
 	MaxSteps uint64
+	// MaxMemory is the memory budget of one run in bytes (0: none).
+	MaxMemory int64
+	// MaxConcurrency is how many runs of one endpoint may execute at
+	// once; beyond it a request is answered 503 without running (0: no
+	// bound).
+	MaxConcurrency int
 	// Timeout is the time limit of one run.
 	Timeout time.Duration
 	// Users are the configured identities by name.
@@ -47,6 +53,8 @@ type Pipeline struct {
 	live *liveSink
 	// secrets redacts the secret values, nil when there are none.
 	secrets *strings.Replacer
+	// gates hold each endpoint's runs in flight and its circuit.
+	gates *gates
 }
 
 // New prepares the rules of cfg; it fails on an invalid user.
@@ -69,7 +77,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.SnippetLogger == nil {
 		cfg.SnippetLogger = zap.NewNop()
 	}
-	p := &Pipeline{cfg: cfg, auth: auth, secrets: newSecretRedactor(cfg.Secrets)}
+	p := &Pipeline{cfg: cfg, auth: auth, secrets: newSecretRedactor(cfg.Secrets), gates: newGates()}
 	p.live = &liveSink{p: p}
 	return p, nil
 }
@@ -91,6 +99,13 @@ type call struct {
 	// parsed is the body as the schema validator parsed it.
 	parsed  any
 	hasJSON bool
+	// gate is the endpoint's gate while the call holds a place in it;
+	// ran says the program was started.
+	gate *gate
+	ran  bool
+	// deadline is the request's time limit: the body read, the schema
+	// validation and the run all end by it.
+	deadline time.Time
 }
 
 // Serve answers r from the routes of m, a live table's matcher. It
@@ -125,7 +140,12 @@ func (p *Pipeline) serve(c *call) {
 // answer runs auth, content type, size, schema and exec, and returns the
 // status it answered with.
 func (p *Pipeline) answer(c *call) int {
-	for _, rule := range []func(*call) int{p.authenticate, contentType, p.size, schemaCheck} {
+	defer p.leave(c, nil)
+	c.deadline = time.Now().Add(p.cfg.Timeout)
+	if d, ok := c.r.Context().Deadline(); ok && d.Before(c.deadline) {
+		c.deadline = d
+	}
+	for _, rule := range []func(*call) int{p.authenticate, contentType, p.admit, p.size, p.schemaCheck} {
 		if status := rule(c); status != 0 {
 			return status
 		}

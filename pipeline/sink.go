@@ -54,10 +54,10 @@ func (s *liveSink) Ran(endpoint string, steps uint64) {
 
 func (s *liveSink) Failed(c *call, ee *execmode.ExecError) {
 	name := c.entry.Record.Name
-	if ee.Kind == execmode.FailSteps || ee.Kind == execmode.FailTimeout {
+	switch ee.Kind {
+	case execmode.FailSteps, execmode.FailTimeout, execmode.FailMemory:
 		s.p.cfg.Metrics.limits.WithLabelValues(name, ee.Kind).Inc()
-	}
-	if ee.Kind == execmode.FailUser {
+	case execmode.FailUser, execmode.FailCancelled:
 		return
 	}
 	r := c.r

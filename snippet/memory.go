@@ -3,6 +3,7 @@ package snippet
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -177,6 +178,9 @@ type watchdog struct {
 	// idle is the live heap last seen with no long run active.
 	idle   uint64
 	lastGC time.Time
+	// release asks for the memory to go back to the system once no run
+	// is active, after a run was stopped.
+	release bool
 	// stopped counts runs the watchdog stopped (for tests).
 	stopped int
 }
@@ -235,7 +239,16 @@ func (w *watchdog) loop() {
 			quiet = 0
 		}
 		collect := w.check(false)
+		release := w.release && len(w.runs) == 0
+		if release {
+			w.release = false
+		}
 		w.mu.Unlock()
+		if release {
+			// give the memory of stopped runs back to the system now
+			// rather than over the next minutes
+			debug.FreeOSMemory()
+		}
 		if collect {
 			// garbage counts until it is collected: only live memory is
 			// held against the runs (collected without the lock, so runs
@@ -269,7 +282,10 @@ func (w *watchdog) check(collected bool) (collect bool) {
 	if heap <= w.idle+budget {
 		return false
 	}
-	if !collected {
+	// garbage alone stays under twice the live heap: beyond it, live
+	// memory is over the budgets without a doubt
+	hard := heap > 2*(w.idle+budget)
+	if !collected && !hard {
 		if now.Sub(w.lastGC) < 10*watchInterval {
 			return false
 		}
@@ -284,6 +300,7 @@ func (w *watchdog) check(collected bool) (collect bool) {
 		}
 	}
 	w.stopped++
+	w.release = true
 	victim.halt(stopMemory, "memory budget exceeded")
 	return false
 }
