@@ -317,7 +317,11 @@ func getEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	pipeline.WriteJSON(w, http.StatusOK, rec)
+	pipeline.WriteJSON(w, http.StatusOK, struct {
+		registry.Record
+		// Circuit is the endpoint's circuit breaker as this instance sees it.
+		Circuit pipeline.CircuitStatus `json:"circuit"`
+	}{rec, b.Pipeline.Circuit(rec.Name)})
 	return nil
 }
 

@@ -75,12 +75,12 @@ func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 		PathParams: c.params,
 		Route:      c.route.Pattern,
 
-		Header:   r.Header,
-		Body:     c.body,
-		JSON:     c.parsed,
-		HasJSON:  c.hasJSON,
-		Endpoint: c.entry.Endpoint,
-		Revision: c.revision,
+		Header:    r.Header,
+		Body:      c.body,
+		JSON:      c.parsed,
+		HasJSON:   c.hasJSON,
+		Endpoint:  c.entry.Endpoint,
+		Revision:  c.revision,
 		MaxSteps:  p.cfg.MaxSteps,
 		MaxMemory: p.cfg.MaxMemory,
 	}

@@ -30,10 +30,11 @@ type Filter struct {
 	Active *bool
 }
 
-// readOnlyFields are the JSON fields the registry sets itself; a written
-// body may hold them (a record read back and sent again) but they are
-// ignored.
-var readOnlyFields = map[string]bool{"sync_state": true, "version": true, "updated_at": true}
+// readOnlyFields are the JSON fields the registry sets itself, and
+// "circuit", the serving state the admin API adds to a record it shows; a
+// written body may hold them (a record read back and sent again) but they
+// are ignored.
+var readOnlyFields = map[string]bool{"sync_state": true, "version": true, "updated_at": true, "circuit": true}
 
 // recordFields maps each JSON field of Record to its struct field index.
 var recordFields = func() map[string]int {

@@ -33,6 +33,9 @@ func checkStmt(s syntax.Stmt) {
 		op := ""
 		switch s.Op {
 		case syntax.PLUS_EQ:
+			if isNumber(s.RHS) {
+				return
+			}
 			op = opAddSet
 		case syntax.STAR_EQ:
 			op = opMul

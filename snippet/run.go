@@ -46,8 +46,8 @@ type run struct {
 	env starlark.StringDict
 	own starlark.StringDict
 
-	stop     atomic.Int32
-	budget   uint64
+	stop   atomic.Int32
+	budget uint64
 	// grown is what the run's checked operations produced, in bytes: the
 	// memory watchdog stops the run that grew most first.
 	grown    atomic.Int64

@@ -1,7 +1,10 @@
 package tests
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -184,4 +187,169 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	wg.Wait()
 	expect(t, c.get("/ok"), 200)
+}
+
+// TestDeadlineWithFewSteps: a run of few heavy steps is stopped at its
+// deadline (it used to be checked only after 500 steps).
+func TestDeadlineWithFewSteps(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		timeout 200ms`})
+	c.create(publicRecord("heavy", "/heavy", "x = \"ab\" * (1 << 24)\nn = 0\nfor i in range(200):\n    n += x.count(\"b\")\nresult = {\"payload\": n}"))
+	c.sync()
+	a := c.get("/heavy")
+	if a.Status != 503 {
+		t.Fatalf("want 503 at the deadline, got %s", a)
+	}
+}
+
+// TestSlowBody: a body trickled slower than the time limit gets 408 when
+// the limit passes, and the connection is closed.
+func TestSlowBody(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		timeout 500ms`})
+	rec := publicRecord("echo", "/echo", `result = {"payload": len(request.body)}`)
+	rec["request_method"] = "POST"
+	rec["request_content_type"] = "text/plain"
+	c.create(rec)
+	c.sync()
+	conn, err := net.Dial("tcp", c.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /echo HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n", c.httpAddr)
+	go func() {
+		for range 100 {
+			if _, err := conn.Write([]byte("x")); err != nil {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a trickled body: %v\n%s", err, c.Logs())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("want 408, got %d", resp.StatusCode)
+	}
+	// a whole body still answers
+	expect(t, do(t, "POST", c.HTTP+"/echo", "hello", "Content-Type", "text/plain"), 200)
+}
+
+// TestMaxConcurrency: beyond max_concurrency runs of one endpoint, a
+// request is answered 503 with Retry-After at once; another endpoint is
+// not affected.
+func TestMaxConcurrency(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		max_steps 100000000000
+		timeout 20s
+		max_concurrency 2`})
+	// slow but within its limits, so the circuit stays closed
+	c.create(publicRecord("slow", "/slow", "n = 0\nfor i in range(2000000):\n    n += 1\nresult = {\"payload\": n}"))
+	c.create(publicRecord("ok", "/ok", `result = {"payload": "ok"}`))
+	c.sync()
+	var busy atomic.Int32
+	var other atomic.Value
+	for round := 0; round < 5 && busy.Load() == 0; round++ {
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a := do(t, "GET", c.HTTP+"/slow", nil)
+				switch {
+				case a.Status == 503 && a.Header.Get("Retry-After") != "" && strings.Contains(string(a.Body), "busy"):
+					busy.Add(1)
+				case a.Status != 200:
+					other.Store(a.String())
+				}
+			}()
+		}
+		expect(t, c.get("/ok"), 200)
+		wg.Wait()
+	}
+	if busy.Load() == 0 {
+		t.Fatal("4 concurrent requests with max_concurrency 2 were never refused")
+	}
+	if o := other.Load(); o != nil {
+		t.Fatalf("unexpected answer: %v", o)
+	}
+	if got := c.metric(`caddy_endpoint_refused_total{endpoint="slow",reason="concurrency"}`); got != float64(busy.Load()) {
+		t.Fatalf("refused metric %v, want %d", got, busy.Load())
+	}
+}
+
+// TestCircuitBreaker: an endpoint that keeps failing on its limits is
+// answered 503 with Retry-After without running; the circuit shows in
+// /metrics and in the record, and closes again by itself once a trial run
+// after the cool-down succeeds.
+func TestCircuitBreaker(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		max_steps 1000`})
+	c.create(publicRecord("loop", "/loop", "while True:\n    pass\nresult = {}"))
+	c.sync()
+	for i := range 5 {
+		a := c.get("/loop")
+		if a.Status != 500 || !strings.Contains(string(a.Body), "step budget") {
+			t.Fatalf("run %d: %s", i, a)
+		}
+	}
+	a := expect(t, c.get("/loop"), 503)
+	if a.Header.Get("Retry-After") == "" || !strings.Contains(string(a.Body), "repeated limit failures") {
+		t.Fatalf("open circuit: %s %v", a, a.Header)
+	}
+	if got := c.metric(`caddy_endpoint_snippet_limit_failures_total{endpoint="loop",kind="step_limit"}`); got != 5 {
+		t.Fatalf("the open circuit ran the snippet: %v step failures", got)
+	}
+	if got := c.metric(`caddy_endpoint_circuit_open{endpoint="loop"}`); got != 1 {
+		t.Fatalf("circuit gauge: %v", got)
+	}
+	if got := c.metric(`caddy_endpoint_refused_total{endpoint="loop",reason="circuit"}`); got != 1 {
+		t.Fatalf("refused metric: %v", got)
+	}
+	rec := expect(t, c.admin("GET", "/endpoint/endpoints/loop", nil), 200).JSON(t)
+	if circuit, _ := rec["circuit"].(map[string]any); circuit["state"] != "open" {
+		t.Fatalf("record circuit: %v", rec["circuit"])
+	}
+
+	// fixed code; after the cool-down a trial run closes the circuit
+	expect(t, c.admin("PATCH", "/endpoint/endpoints/loop", `{"code_snippet": "result = {\"payload\": 1}"}`, "Content-Type", "application/merge-patch+json"), 200)
+	c.sync()
+	waitFor(t, func() bool { return c.get("/loop").Status == 200 })
+	rec = expect(t, c.admin("GET", "/endpoint/endpoints/loop", nil), 200).JSON(t)
+	if circuit, _ := rec["circuit"].(map[string]any); circuit["state"] != "closed" {
+		t.Fatalf("record circuit after a good run: %v", rec["circuit"])
+	}
+	if got := c.metric(`caddy_endpoint_circuit_open{endpoint="loop"}`); got != 0 {
+		t.Fatalf("circuit gauge after closing: %v", got)
+	}
+}
+
+// TestClientHangUp: a client that goes away while its snippet runs is not
+// counted as a snippet timeout nor as a 5xx.
+func TestClientHangUp(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		max_steps 100000000000
+		timeout 10s`})
+	c.create(publicRecord("slow", "/slow", "while True:\n    pass\nresult = {}"))
+	c.sync()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.HTTP+"/slow", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the slow endpoint answered %d", resp.StatusCode)
+	}
+	waitFor(t, func() bool {
+		return c.metric(`caddy_endpoint_requests_total{code="4xx",endpoint="slow"}`) == 1
+	})
+	if got := c.metric(`caddy_endpoint_snippet_limit_failures_total{endpoint="slow",kind="timeout"}`); got != 0 {
+		t.Fatalf("a hang-up counted as a timeout: %v", got)
+	}
+	if got := c.metric(`caddy_endpoint_requests_total{code="5xx",endpoint="slow"}`); got != 0 {
+		t.Fatalf("a hang-up counted as a 5xx: %v", got)
+	}
 }
