@@ -32,6 +32,10 @@ func contentType(c *call) int {
 // size is the size rule: the body is read, up to max_body_size (413
 // beyond), by the request's deadline (408 when it passes first).
 func (p *Pipeline) size(c *call) int {
+	r := c.r
+	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+		return 0
+	}
 	rc := http.NewResponseController(c.w)
 	limited := rc.SetReadDeadline(c.deadline) == nil
 	body, err := readBody(c.r, p.cfg.MaxBodySize)

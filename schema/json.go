@@ -53,6 +53,9 @@ func compileJSON(source string) (Validator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if depthOf(doc, 0) > MaxSchemaDepth {
+		return nil, fmt.Errorf("compiling JSON schema: the schema nests more than %d levels deep", MaxSchemaDepth)
+	}
 	if err := checkDraft(doc); err != nil {
 		return nil, err
 	}
@@ -91,6 +94,26 @@ func decodeSchemaSource(source string) (any, error) {
 		return nil, fmt.Errorf("parsing schema as JSON: %s", jsonErrorText([]byte(source), jerr))
 	}
 	return nil, fmt.Errorf("parsing schema as YAML: %v", yerr)
+}
+
+// depthOf is the nesting depth of a decoded document, counted up to one
+// level past MaxSchemaDepth.
+func depthOf(v any, depth int) int {
+	if depth > MaxSchemaDepth {
+		return depth
+	}
+	deepest := depth
+	switch v := v.(type) {
+	case map[string]any:
+		for _, sub := range v {
+			deepest = max(deepest, depthOf(sub, depth+1))
+		}
+	case []any:
+		for _, sub := range v {
+			deepest = max(deepest, depthOf(sub, depth+1))
+		}
+	}
+	return deepest
 }
 
 // checkDraft refuses a $schema that names anything but draft 2020-12,

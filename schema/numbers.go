@@ -20,6 +20,10 @@ const (
 	MaxNumberExponent = 1000
 )
 
+// MaxSchemaDepth is how deeply a schema may nest: JSON Schema objects and
+// arrays, or XSD elements. Compiling grows faster than the depth.
+const MaxSchemaDepth = 128
+
 // CheckNumber refuses a JSON number literal with more than MaxNumberDigits
 // digits or an exponent beyond ±MaxNumberExponent. It reads s once and
 // stops at the first digit over a bound.

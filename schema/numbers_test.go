@@ -68,3 +68,42 @@ func BenchmarkValidateUnboundedNumbers(b *testing.B) {
 		v.Validate(body)
 	}
 }
+
+func TestSchemaDepthBound(t *testing.T) {
+	nested := func(levels int) string {
+		return strings.Repeat(`{"items": `, levels) + `{"type": "integer"}` + strings.Repeat("}", levels)
+	}
+	if _, err := Compile("application/json", nested(60)); err != nil {
+		t.Fatalf("60 levels refused: %v", err)
+	}
+	for _, n := range []int{200, 5000} {
+		if _, err := Compile("application/json", nested(n)); err == nil || !strings.Contains(err.Error(), "levels deep") {
+			t.Fatalf("%d levels: %v", n, err)
+		}
+	}
+	deepXSD := `<?xml version="1.0"?><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">` +
+		strings.Repeat("<xs:annotation>", 200) + strings.Repeat("</xs:annotation>", 200) + `</xs:schema>`
+	if _, err := Compile("application/xml", deepXSD); err == nil || !strings.Contains(err.Error(), "levels deep") {
+		t.Fatalf("deep XSD: %v", err)
+	}
+}
+
+// TestXSDPatternsBounded: pattern facets an XSD backend would evaluate by
+// backtracking are refused at write time, in both builds; common patterns
+// compile.
+func TestXSDPatternsBounded(t *testing.T) {
+	xsd := func(pattern string) string {
+		return `<?xml version="1.0"?><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:element name="v"><xs:simpleType><xs:restriction base="xs:string"><xs:pattern value="` +
+			pattern + `"/></xs:restriction></xs:simpleType></xs:element></xs:schema>`
+	}
+	for _, p := range []string{"(a|aa)+b", "(x+x+)+y", "([a-z-[q]]+)+", "[a-z-[q]]+", "a{1,2000}", "([a-z]+)*"} {
+		if _, err := Compile("application/xml", xsd(p)); err == nil || !strings.Contains(err.Error(), "pattern") {
+			t.Errorf("%s compiled: %v", p, err)
+		}
+	}
+	for _, p := range []string{"a+c?", "[A-Z]{2}[0-9]+", `\d{3}-\d{4}`, "ORD-[0-9]+", "[^@]+@[^@]+", "(ab)+", `(\d{3})+`, "[0-9]{4}-[0-9]{2}-[0-9]{2}"} {
+		if _, err := Compile("application/xml", xsd(p)); err != nil {
+			t.Errorf("%s refused: %v", p, err)
+		}
+	}
+}

@@ -93,6 +93,7 @@ func checkXSDSource(src []byte) error {
 	}
 	d := xml.NewDecoder(bytes.NewReader(src))
 	d.Strict = true
+	depth := 0
 	for {
 		tok, err := d.RawToken()
 		if errors.Is(err, io.EOF) {
@@ -105,7 +106,24 @@ func checkXSDSource(src []byte) error {
 		case xml.Directive:
 			line, _ := d.InputPos()
 			return fmt.Errorf("compiling XSD: line %d: DOCTYPE and other <! declarations are not allowed", line)
+		case xml.EndElement:
+			depth--
 		case xml.StartElement:
+			if depth++; depth > MaxSchemaDepth {
+				line, _ := d.InputPos()
+				return fmt.Errorf("compiling XSD: line %d: elements nest more than %d levels deep", line, MaxSchemaDepth)
+			}
+			if t.Name.Local == "pattern" {
+				for _, a := range t.Attr {
+					if a.Name.Local != "value" {
+						continue
+					}
+					if err := checkXSDPattern(a.Value); err != nil {
+						line, _ := d.InputPos()
+						return fmt.Errorf("compiling XSD: line %d: pattern %q: %v", line, shortPattern(a.Value), err)
+					}
+				}
+			}
 			switch t.Name.Local {
 			case "include", "import", "redefine", "override":
 			default:
@@ -119,6 +137,130 @@ func checkXSDSource(src []byte) error {
 			}
 		}
 	}
+}
+
+// maxPatternCount is the largest count ({n} or {n,m}) a pattern facet may
+// use: the pure-Go backend evaluates larger counts by backtracking.
+const maxPatternCount = 1000
+
+// checkXSDPattern refuses, in both builds, a pattern facet that an XSD
+// backend cannot evaluate in time bounded by the length of the value:
+// character class subtraction ([a-z-[q]]) and counts over
+// maxPatternCount send the pure-Go backend to a backtracking engine, and
+// with libxml2 a pattern must also compile to a deterministic automaton
+// (checkPatternBackend, xsd_libxml2.go).
+func checkXSDPattern(p string) error {
+	inClass := false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '\\':
+			i++
+		case c == '[' && inClass && i > 0 && p[i-1] == '-':
+			return errors.New("character class subtraction is not supported: its evaluation time is not bounded; list the characters instead")
+		case c == '[':
+			inClass = true
+		case c == ']':
+			inClass = false
+		case c == '{' && !inClass:
+			n := 0
+			for j := i + 1; j < len(p) && p[j] != '}'; j++ {
+				if p[j] >= '0' && p[j] <= '9' {
+					if n = n*10 + int(p[j]-'0'); n > maxPatternCount {
+						return fmt.Errorf("counts above %d are not supported: their evaluation time is not bounded", maxPatternCount)
+					}
+				} else {
+					n = 0
+				}
+			}
+		}
+	}
+	if err := checkNestedRepeat(p); err != nil {
+		return err
+	}
+	return checkPatternBackend(p)
+}
+
+// checkNestedRepeat refuses a repeated group (+, *, or a count above one)
+// that itself holds a repetition or an alternative, as (a|aa)+ or
+// (x+x+)+: a backtracking engine tries exponentially many ways to split a
+// value among them.
+func checkNestedRepeat(p string) error {
+	type group struct{ repeats, alternates bool }
+	var stack []group
+	cur := group{}
+	repeatAt := func(i int) bool {
+		if i >= len(p) {
+			return false
+		}
+		switch p[i] {
+		case '*', '+':
+			return true
+		case '{':
+			end := strings.IndexByte(p[i:], '}')
+			if end < 0 {
+				return false
+			}
+			// a fixed count {n} matches one length: only a range repeats
+			lo, hi, comma := strings.Cut(p[i+1:i+end], ",")
+			return comma && hi != lo && hi != "0" && hi != "1"
+		}
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+			if repeatAt(i + 1) {
+				cur.repeats = true
+			}
+		case '[':
+			depth := 0
+			for ; i < len(p); i++ {
+				if p[i] == '\\' {
+					i++
+				} else if p[i] == '[' {
+					depth++
+				} else if p[i] == ']' {
+					if depth--; depth == 0 {
+						break
+					}
+				}
+			}
+			if repeatAt(i + 1) {
+				cur.repeats = true
+			}
+		case '(':
+			stack = append(stack, cur)
+			cur = group{}
+		case ')':
+			inner := cur
+			if len(stack) > 0 {
+				cur, stack = stack[len(stack)-1], stack[:len(stack)-1]
+			}
+			if repeatAt(i + 1) {
+				if inner.repeats || inner.alternates {
+					return errors.New("a repeated group that holds a repetition or alternatives (as (a|aa)+ or (x+x+)+) cannot be checked in bounded time; write each character's one way to match (a+, x{2,})")
+				}
+				cur.repeats = true
+			}
+			cur.repeats = cur.repeats || inner.repeats
+			cur.alternates = cur.alternates || inner.alternates
+		case '|':
+			cur.alternates = true
+		default:
+			if repeatAt(i + 1) {
+				cur.repeats = true
+			}
+		}
+	}
+	return nil
+}
+
+func shortPattern(p string) string {
+	if len(p) > 60 {
+		return p[:60] + "…"
+	}
+	return p
 }
 
 // checkXMLProlog refuses what must never reach an XML parser: an empty

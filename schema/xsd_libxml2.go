@@ -9,6 +9,7 @@ package schema
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlregexp.h>
 
 #define EP_MAX_ERRS 64
 #define EP_MAX_MSG 512
@@ -69,6 +70,19 @@ static int ep_validate(xmlSchemaPtr schema, xmlDocPtr doc, ep_errs *errs) {
 
 static xmlParserInputPtr ep_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
 	return NULL;
+}
+
+// ep_pattern_deterministic compiles a pattern facet as libxml2 does and
+// reports whether its automaton is deterministic (1), not (0), or the
+// pattern does not compile (-1).
+static int ep_pattern_deterministic(const char *re) {
+	xmlRegexpPtr r = xmlRegexpCompile((const xmlChar *) re);
+	if (r == NULL) {
+		return -1;
+	}
+	int det = xmlRegexpIsDeterminist(r);
+	xmlRegFreeRegexp(r);
+	return det;
 }
 
 static void ep_init(void) {
@@ -181,6 +195,20 @@ func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
 		issues = append(issues, xmlIssue{msg: "the body does not match the XSD"})
 	}
 	return issues, nil
+}
+
+// checkPatternBackend refuses a pattern facet whose libxml2 automaton is
+// not deterministic: libxml2 evaluates such a pattern by backtracking, in
+// C code that cannot be interrupted, and (a|aa)+b against a long value
+// runs for minutes, or gives up with an internal error on a valid one.
+// A deterministic automaton reads each character once.
+func checkPatternBackend(p string) error {
+	cs := C.CString(p)
+	defer C.free(unsafe.Pointer(cs))
+	if C.ep_pattern_deterministic(cs) == 0 {
+		return errors.New("libxml2 cannot check it in bounded time (more than one way to match the same characters, as in (a|aa)+b or (ab|ac)); write it so that each character has one way to match (a+b, a[bc])")
+	}
+	return nil
 }
 
 // cDoc turns lestrrat-go/libxml2's uintptr handle back into the C pointer

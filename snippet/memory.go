@@ -276,7 +276,14 @@ func (w *watchdog) check(collected bool) (collect bool) {
 	}
 	heap, live := heapBytes()
 	if len(long) == 0 {
-		w.idle = live
+		// the idle heap follows a shrinking heap at once and a growing
+		// one slowly, so the memory a stopped run left for the collector
+		// does not count as idle
+		if live < w.idle || w.idle == 0 {
+			w.idle = live
+		} else {
+			w.idle += (live - w.idle) / 64
+		}
 		return false
 	}
 	if heap <= w.idle+budget {
