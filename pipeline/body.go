@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -63,7 +64,18 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	if c.entry.Schema == nil || !registry.BodyMethod(c.r.Method) {
 		return 0
 	}
+	wait := time.NewTimer(time.Until(c.deadline))
+	select {
+	case validations <- struct{}{}:
+		wait.Stop()
+	case <-wait.C:
+		return writeError(c.w, http.StatusServiceUnavailable, "validating the body took longer than the time limit")
+	}
 	parsed, violations := c.entry.Schema.Validate(c.body)
+	<-validations
+	if time.Now().After(c.deadline) {
+		return writeError(c.w, http.StatusServiceUnavailable, "validating the body took longer than the time limit")
+	}
 	if len(violations) > 0 {
 		c.sink.Rejected(c.entry.Record.Name)
 		return WriteJSON(c.w, http.StatusBadRequest, struct {
@@ -74,6 +86,12 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	c.hasJSON = parsed != nil || strings.EqualFold(c.entry.Record.RequestContentType, "application/json")
 	return 0
 }
+
+// validations holds a place for each schema validation in flight: all
+// but one core at most, so bodies sent to validate cannot take every
+// core. A validation waits for a place until the request's deadline and
+// answers 503 past it, as it does when it ends after the deadline.
+var validations = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 
 // presizeLimit is the largest body read into a buffer sized from
 // Content-Length before it arrives; larger ones grow as they come, so a
