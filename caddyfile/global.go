@@ -101,6 +101,7 @@ type declaredEndpoint struct {
 //			schema       <schema>
 //			schema_file  <path>
 //			cors         <origin>...
+//			example      <name> { method, path, header, query, body, status, expect_header, json, expect_body }
 //			inactive
 //		}
 //	}
@@ -594,6 +595,15 @@ func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {
 			var origins []string
 			origins, err = argsAtLeastOne(d)
 			e.CORSOrigins = appendNew(e.CORSOrigins, origins...)
+		case "example":
+			var ex registry.Example
+			if ex, err = parseExample(d); err == nil {
+				e.Examples = append(e.Examples, ex)
+			}
+			if err != nil {
+				return err
+			}
+			continue
 		case "inactive":
 			err = noArgs(d)
 			if err == nil && e.Active != nil {

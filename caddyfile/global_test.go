@@ -240,6 +240,38 @@ func TestParseGlobalErrors(t *testing.T) {
 				handler x
 			}
 		}`, `define "a": unrecognized option "handler"`},
+		{"example unknown option", `endpoint {
+			define a {
+				route /a
+				example e {
+					verb GET
+				}
+			}
+		}`, `example "e": unrecognized option "verb"`},
+		{"example bad status", `endpoint {
+			define a {
+				route /a
+				example e {
+					status 42
+				}
+			}
+		}`, `status: "42" is not an HTTP status code`},
+		{"example bad json", `endpoint {
+			define a {
+				route /a
+				example e {
+					json {nope
+				}
+			}
+		}`, `is not valid JSON`},
+		{"example header without value", `endpoint {
+			define a {
+				route /a
+				example e {
+					header X-A
+				}
+			}
+		}`, `header: takes a name and a value`},
 		{"define route twice", `endpoint {
 			define a {
 				route /a
