@@ -330,18 +330,16 @@ func (r *Registry) loadDrafts(ctx context.Context) (drafts map[string]*Record, d
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("listing %s: %w", dir, err)
 	}
+	// a key without .json is a temporary file of an interrupted write
+	keys = slices.DeleteFunc(keys, func(k string) bool { return !strings.HasSuffix(k, ".json") })
 	drafts = make(map[string]*Record, len(keys))
-	for _, k := range keys {
-		if !strings.HasSuffix(k, ".json") {
-			continue // a temporary file of an interrupted write
-		}
-		rec := new(Record)
-		found, err := r.loadJSON(ctx, k, rec)
-		if err != nil {
-			damaged = append(damaged, Detail{Message: err.Error()})
+	for i, l := range r.loadAll(ctx, keys) {
+		k, rec := keys[i], l.rec
+		if l.err != nil {
+			damaged = append(damaged, Detail{Message: l.err.Error()})
 			continue
 		}
-		if !found {
+		if !l.found {
 			continue
 		}
 		if !ValidName(rec.Name) || path.Base(k) != nameKey(rec.Name) {
