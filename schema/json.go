@@ -32,6 +32,9 @@ var msgPrinter = message.NewPrinter(language.English)
 // one value serves concurrent requests.
 type jsonValidator struct {
 	schema *jsonschema.Schema
+	// fast proves valid bodies without the library (fastpath.go); nil
+	// when the schema's root uses a keyword it leaves to the library.
+	fast *fastNode
 }
 
 // refuseLoader is the compiler's only URL loader: a $ref or $schema that
@@ -73,7 +76,7 @@ func compileJSON(source string) (Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling JSON schema: %s", tidyCompileError(err))
 	}
-	return &jsonValidator{schema: sch}, nil
+	return &jsonValidator{schema: sch, fast: compileFast(sch)}, nil
 }
 
 // decodeSchemaSource reads source as JSON, else as YAML.
@@ -173,6 +176,9 @@ func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
 	}
 	if hasBadNumber(doc) {
 		return nil, badNumbers(doc)
+	}
+	if v.fast != nil && v.fast.proves(doc, len(body)) {
+		return doc, nil
 	}
 	err = v.schema.Validate(doc)
 	if err == nil {

@@ -1,0 +1,92 @@
+package schema
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFastPathProvesOnlyWhenSure holds the fast path to "proved valid" or
+// "not proved": each body is one it must not prove (the library decides),
+// or one it proves; in both cases Validate answers as the library does.
+func TestFastPathProvesOnlyWhenSure(t *testing.T) {
+	tests := []struct {
+		name, schema, body string
+		proves, valid      bool
+	}{
+		{"integer literal", `{"type": "integer", "minimum": 1}`, `42`, true, true},
+		{"1.0 is an integer, left to the library", `{"type": "integer"}`, `1.0`, false, true},
+		{"below minimum", `{"minimum": 0}`, `-1`, false, false},
+		{"tiny negative is below 0", `{"minimum": 0}`, `-1e-400`, false, false},
+		{"tiny positive is above 0", `{"exclusiveMinimum": 0}`, `1e-400`, false, true},
+		{"negative zero", `{"minimum": 0}`, `-0.0`, true, true},
+		{"close to an inexact bound", `{"maximum": 0.1}`, `0.1`, false, true},
+		{"just over a bound", `{"maximum": 1}`, `1.0000000000000000001`, false, false},
+		{"far under a bound", `{"maximum": 1}`, `0.5`, true, true},
+		{"integer multipleOf", `{"multipleOf": 3}`, `9`, true, true},
+		{"fraction multipleOf", `{"multipleOf": 0.5}`, `1.5`, false, true},
+		{"enum of 1 and 1.0", `{"enum": [1]}`, `1.0`, false, true},
+		{"enum string", `{"enum": ["a", "b"]}`, `"b"`, true, true},
+		{"maxLength counts code points", `{"maxLength": 2}`, `"éé"`, true, true},
+		{"additionalProperties false", `{"properties": {"a": {}}, "additionalProperties": false}`, `{"a": 1, "b": 2}`, false, false},
+		{"patternProperties", `{"patternProperties": {"^x": {"type": "string"}}, "additionalProperties": false}`, `{"xa": "s"}`, true, true},
+		{"propertyNames", `{"propertyNames": {"maxLength": 2}}`, `{"abc": 1}`, false, false},
+		{"oneOf is left to the library", `{"oneOf": [{"type": "string"}, {"type": "integer"}]}`, `"s"`, false, true},
+		{"uniqueItems is left to the library", `{"uniqueItems": true}`, `[1, 2]`, false, true},
+		{"a $ref cycle is left to the library", `{"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}`, `1`, false, false},
+		{"recursive through items", `{"type": "array", "items": {"$ref": "#"}}`, `[[[]], []]`, true, true},
+		{"format", `{"format": "date"}`, `"2026-12-02"`, true, true},
+		{"format refused", `{"format": "date"}`, `"02/12/2026"`, false, false},
+		{"contains", `{"contains": {"const": 2}, "minContains": 2}`, `[2, 1, 2]`, true, true},
+		{"maxContains is left to the library", `{"contains": {"const": 2}, "maxContains": 1}`, `[2]`, false, true},
+		{"prefixItems then items", `{"prefixItems": [{"type": "string"}], "items": {"type": "integer"}}`, `["a", 1, 2]`, true, true},
+		{"dependentRequired", `{"dependentRequired": {"a": ["b"]}}`, `{"a": 1}`, false, false},
+		{"anyOf", `{"anyOf": [{"type": "string"}, {"type": "null"}]}`, `null`, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := Compile("application/json", tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jv := v.(*jsonValidator)
+			doc, err := parseJSONBody([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			proved := jv.fast != nil && jv.fast.proves(doc, len(tc.body))
+			if proved != tc.proves {
+				t.Errorf("proved = %v, want %v", proved, tc.proves)
+			}
+			_, vs := v.Validate([]byte(tc.body))
+			if got := len(vs) == 0; got != tc.valid {
+				t.Errorf("valid = %v, want %v (%+v)", got, tc.valid, vs)
+			}
+			if libValid := jv.schema.Validate(doc) == nil; libValid != tc.valid {
+				t.Errorf("the library says valid = %v", libValid)
+			}
+		})
+	}
+}
+
+// TestFastPathStepBudget: anyOf branches that revisit a deep value make
+// the walk give up (the library then decides) instead of growing
+// exponentially.
+func TestFastPathStepBudget(t *testing.T) {
+	v, err := Compile("application/json", `{"anyOf": [{"items": {"$ref": "#"}, "maxItems": 0}, {"items": {"$ref": "#"}}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("[", 60) + strings.Repeat("]", 60)
+	doc, err := parseJSONBody([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jv := v.(*jsonValidator)
+	if !jv.fast.proves(doc, len(body)) {
+		t.Fatal("not proved")
+	}
+	p := prover{steps: 10}
+	if p.value(jv.fast, doc) {
+		t.Fatal("proved within 10 steps")
+	}
+}
