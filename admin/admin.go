@@ -300,7 +300,7 @@ func createEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 		return registryErr(w, err)
 	}
 	logAdmin("create", b.sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
-	w.Header().Set("ETag", registry.ETag(rec))
+	w.Header().Set("ETag", etag(rec))
 	w.Header().Set("Location", "/endpoint/endpoints/"+rec.Name)
 	pipeline.WriteJSON(w, http.StatusCreated, rec)
 	return nil
@@ -311,7 +311,7 @@ func getEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return registryErr(w, err)
 	}
-	tag := registry.ETag(rec)
+	tag := etag(rec)
 	w.Header().Set("ETag", tag)
 	if noneMatch(r.Header.Get("If-None-Match"), tag) {
 		w.WriteHeader(http.StatusNotModified)
@@ -325,30 +325,12 @@ func getEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	return nil
 }
 
-// noneMatch reports whether an If-None-Match value names tag (weak
-// comparison, as RFC 9110 asks for GET) or is "*".
-func noneMatch(header, tag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || (t != "" && t == strings.TrimPrefix(tag, "W/")) {
-			return true
-		}
-	}
-	return false
-}
-
 func putEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	body, err := readJSON(r)
 	if err != nil {
 		return err
 	}
-	var rec registry.Record
-	created := true
-	if strings.TrimSpace(r.Header.Get("If-None-Match")) == "*" {
-		rec, err = b.Registry.PutNew(r.Context(), r.PathValue("name"), body)
-	} else {
-		rec, created, err = b.Registry.Put(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
-	}
+	rec, created, err := b.Registry.Put(r.Context(), r.PathValue("name"), body, putPrecondition(r))
 	if err != nil {
 		return registryErr(w, err)
 	}
@@ -357,7 +339,7 @@ func putEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 		status, action = http.StatusCreated, "create"
 	}
 	logAdmin(action, b.sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
-	w.Header().Set("ETag", registry.ETag(rec))
+	w.Header().Set("ETag", etag(rec))
 	pipeline.WriteJSON(w, status, rec)
 	return nil
 }
@@ -367,18 +349,18 @@ func patchEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	if err != nil {
 		return err
 	}
-	rec, err := b.Registry.Patch(r.Context(), r.PathValue("name"), body, r.Header.Get("If-Match"))
+	rec, err := b.Registry.Patch(r.Context(), r.PathValue("name"), body, ifMatch(r))
 	if err != nil {
 		return registryErr(w, err)
 	}
 	logAdmin("patch", b.sourceOf(r), zap.String("name", rec.Name), zap.Int64("version", rec.Version))
-	w.Header().Set("ETag", registry.ETag(rec))
+	w.Header().Set("ETag", etag(rec))
 	pipeline.WriteJSON(w, http.StatusOK, rec)
 	return nil
 }
 
 func deleteEndpoint(w http.ResponseWriter, r *http.Request, b *Backend) error {
-	if err := b.Registry.Delete(r.Context(), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
+	if err := b.Registry.Delete(r.Context(), r.PathValue("name"), ifMatch(r)); err != nil {
 		return registryErr(w, err)
 	}
 	logAdmin("delete", b.sourceOf(r), zap.String("name", r.PathValue("name")))

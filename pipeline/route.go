@@ -34,7 +34,7 @@ func (p *Pipeline) method(c *call) bool {
 		if origin != "" && preflight(w, r, route, origin) {
 			return true
 		}
-		if route.CORS {
+		if routeHasCORS(route) {
 			// a plain OPTIONS on a CORS endpoint says what it allows
 			w.Header().Set("Allow", allow(route))
 			w.WriteHeader(http.StatusNoContent)
@@ -52,9 +52,9 @@ func (p *Pipeline) method(c *call) bool {
 		return true
 	}
 	c.entry = entry
-	if entry.CORS {
+	if hasCORS(entry) {
 		w.Header().Add("Vary", "Origin")
-		if entry.AllowsOrigin(origin) {
+		if allowsOrigin(entry, origin) {
 			corsHeaders(w.Header(), entry, origin)
 		}
 	}
@@ -72,7 +72,7 @@ func allow(route *registry.Route) string {
 			parts = append(parts, http.MethodHead)
 		}
 	}
-	if route.CORS {
+	if routeHasCORS(route) {
 		parts = append(parts, http.MethodOptions)
 	}
 	return strings.Join(parts, ", ")

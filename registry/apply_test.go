@@ -126,7 +126,7 @@ func TestExamplesGatePublication(t *testing.T) {
 		t.Fatal("a passing example did not publish")
 	}
 
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "bad answer"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "bad answer"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	for name, publish := range map[string]func() error{
@@ -155,11 +155,11 @@ func TestExamplesGatePublication(t *testing.T) {
 	}
 
 	// a rollback to a revision whose examples fail is refused too
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "good", "examples": null}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "good", "examples": null}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.sync()
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "fine"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "fine"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.sync()

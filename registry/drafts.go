@@ -3,8 +3,6 @@ package registry
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -153,44 +150,21 @@ func jsonError(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// ETag returns the strong entity tag of a record's current state, quoted.
-func ETag(rec Record) string {
-	h := sha256.New()
-	h.Write([]byte(rec.Name))
-	h.Write([]byte{0})
-	h.Write([]byte(strconv.FormatInt(rec.Version, 10)))
-	h.Write([]byte{0})
-	if rec.UpdatedAt != nil {
-		h.Write([]byte(rec.UpdatedAt.UTC().Format(time.RFC3339Nano)))
-	}
-	return `"` + strconv.FormatInt(rec.Version, 10) + "-" + hex.EncodeToString(h.Sum(nil)[:8]) + `"`
-}
+// Precondition is what a draft write requires of the current draft (nil
+// when there is none). It is checked under the storage lock, so that of
+// two writers that read the same version one wins; a write it refuses
+// fails with KindStale. A nil Precondition requires nothing.
+type Precondition func(cur *Record) bool
 
-// ifMatches applies an If-Match header value to the current record (nil
-// when there is none): "" always passes, "*" needs a record, otherwise one
-// of the listed tags must equal its ETag (strong comparison).
-func ifMatches(ifMatch string, cur *Record) bool {
-	ifMatch = strings.TrimSpace(ifMatch)
-	if ifMatch == "" {
-		return true
+// meets applies pre to the current draft name.
+func meets(pre Precondition, name string, cur *Record) error {
+	if pre == nil || pre(cur) {
+		return nil
 	}
 	if cur == nil {
-		return false
+		return errorf(KindStale, fmt.Sprintf("endpoint %q does not exist, and the write expects it to", name))
 	}
-	if ifMatch == "*" {
-		return true
-	}
-	tag := ETag(*cur)
-	for _, t := range strings.Split(ifMatch, ",") {
-		if strings.TrimSpace(t) == tag {
-			return true
-		}
-	}
-	return false
-}
-
-func staleError(name string) error {
-	return errorf(KindStale, fmt.Sprintf("record %q was changed since it was read (If-Match does not match)", name))
+	return errorf(KindStale, fmt.Sprintf("endpoint %q is at version %d, not the state the write expects", name, cur.Version))
 }
 
 func notFound(name string) error {
@@ -274,8 +248,8 @@ func (r *Registry) Get(name string) (Record, error) {
 
 // beginWrite starts a draft write: it takes the storage lock and reads
 // the draft name again from storage, so that instances sharing the
-// storage refuse a duplicate create (409) and a stale If-Match (412). A
-// draft that cannot be read is an error, never taken as absent. end
+// storage refuse a duplicate create and a write whose precondition the
+// stored draft no longer meets. A draft that cannot be read is an error, never taken as absent. end
 // releases what beginWrite took.
 func (r *Registry) beginWrite(ctx context.Context, name string) (cur *Record, h *held, end func(), err error) {
 	r.wmu.Lock()
@@ -345,32 +319,9 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 	return r.write(ctx, h, rec, nil)
 }
 
-// Put creates (created is true) or replaces the draft name. The name in
-// the body must be name or empty.
-func (r *Registry) Put(ctx context.Context, name string, raw []byte, ifMatch string) (rec Record, created bool, err error) {
-	return r.put(ctx, name, raw, func(cur *Record) error {
-		if !ifMatches(ifMatch, cur) {
-			return staleError(name)
-		}
-		return nil
-	})
-}
-
-// PutNew creates the draft name from raw only if there is none
-// (If-None-Match: *); an existing draft is KindStale.
-func (r *Registry) PutNew(ctx context.Context, name string, raw []byte) (Record, error) {
-	rec, _, err := r.put(ctx, name, raw, func(cur *Record) error {
-		if cur != nil {
-			return errorf(KindStale, fmt.Sprintf("endpoint %q exists (If-None-Match: * creates only)", name))
-		}
-		return nil
-	})
-	return rec, err
-}
-
-// put is Put with the precondition check on the current draft (nil when
-// there is none).
-func (r *Registry) put(ctx context.Context, name string, raw []byte, check func(cur *Record) error) (rec Record, created bool, err error) {
+// Put creates (created is true) or replaces the draft name, when the
+// current draft meets pre. The name in the body must be name or empty.
+func (r *Registry) Put(ctx context.Context, name string, raw []byte, pre Precondition) (rec Record, created bool, err error) {
 	if !ValidName(name) {
 		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match " + NamePattern})
@@ -390,15 +341,16 @@ func (r *Registry) put(ctx context.Context, name string, raw []byte, check func(
 		return Record{}, false, err
 	}
 	defer end()
-	if err := check(cur); err != nil {
+	if err := meets(pre, name, cur); err != nil {
 		return Record{}, false, err
 	}
 	out, err := r.write(ctx, h, nrec, cur)
 	return out, cur == nil && err == nil, err
 }
 
-// Patch applies an RFC 7396 merge patch to the draft name.
-func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch string) (Record, error) {
+// Patch applies an RFC 7396 merge patch to the draft name, when it meets
+// pre.
+func (r *Registry) Patch(ctx context.Context, name string, patch []byte, pre Precondition) (Record, error) {
 	trimmed := bytes.TrimLeft(patch, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Record{}, errorf(KindInvalid, "the merge patch must be a JSON object")
@@ -414,8 +366,8 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 	if cur == nil {
 		return Record{}, notFound(name)
 	}
-	if !ifMatches(ifMatch, cur) {
-		return Record{}, staleError(name)
+	if err := meets(pre, name, cur); err != nil {
+		return Record{}, err
 	}
 	base := cloneRecord(cur)
 	base.SyncState, base.Version, base.UpdatedAt = "", 0, nil
@@ -442,9 +394,9 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, ifMatch
 	return r.write(ctx, h, nrec, cur)
 }
 
-// Delete removes the draft name; a published record stays live until the
-// next sync.
-func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) error {
+// Delete removes the draft name, when it meets pre; a published record
+// stays live until the next sync.
+func (r *Registry) Delete(ctx context.Context, name string, pre Precondition) error {
 	if !ValidName(name) {
 		return notFound(name)
 	}
@@ -456,8 +408,8 @@ func (r *Registry) Delete(ctx context.Context, name string, ifMatch string) erro
 	if cur == nil {
 		return notFound(name)
 	}
-	if !ifMatches(ifMatch, cur) {
-		return staleError(name)
+	if err := meets(pre, name, cur); err != nil {
+		return err
 	}
 	if err := h.check(ctx); err != nil {
 		return err

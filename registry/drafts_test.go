@@ -7,21 +7,14 @@ import (
 	"testing"
 )
 
-func TestETagIfMatch(t *testing.T) {
+func TestPrecondition(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	a := f.create(rec("a", "/a"))
-	tag := ETag(a)
-	if tag[0] != '"' || tag[len(tag)-1] != '"' {
-		t.Fatalf("ETag %s is not quoted", tag)
-	}
 
-	b, created, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v2")), tag)
+	b, created, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v2")), unchanged(a))
 	if err != nil || created || b.Version != 2 {
-		t.Fatalf("Put with current ETag: %+v created=%v err=%v", b, created, err)
-	}
-	if ETag(b) == tag {
-		t.Fatal("ETag did not change with the version")
+		t.Fatalf("Put on the state read: %+v created=%v err=%v", b, created, err)
 	}
 
 	tests := []struct {
@@ -30,33 +23,29 @@ func TestETagIfMatch(t *testing.T) {
 		want Kind
 	}{
 		{"put stale", func() error {
-			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v3")), tag)
-			return err
-		}, KindStale},
-		{"put list with current", func() error {
-			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v3")), tag+", "+ETag(b))
-			return err
-		}, 0},
-		{"put weak never matches", func() error {
-			cur, _ := f.r.Get("a")
-			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a")), "W/"+ETag(cur))
+			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v3")), unchanged(a))
 			return err
 		}, KindStale},
 		{"patch stale", func() error {
-			_, err := f.r.Patch(ctx, "a", []byte(`{"route_group": "x"}`), tag)
+			_, err := f.r.Patch(ctx, "a", []byte(`{"route_group": "x"}`), unchanged(a))
 			return err
 		}, KindStale},
-		{"delete stale", func() error { return f.r.Delete(ctx, "a", tag) }, KindStale},
-		{"star on missing", func() error {
-			_, _, err := f.r.Put(ctx, "zz", []byte(rec("zz", "/zz")), "*")
+		{"delete stale", func() error { return f.r.Delete(ctx, "a", unchanged(a)) }, KindStale},
+		{"exists on missing", func() error {
+			_, _, err := f.r.Put(ctx, "zz", []byte(rec("zz", "/zz")), exists)
 			return err
 		}, KindStale},
-		{"tag on missing", func() error {
-			_, _, err := f.r.Put(ctx, "zz", []byte(rec("zz", "/zz")), tag)
+		{"state on missing", func() error {
+			_, _, err := f.r.Put(ctx, "zz", []byte(rec("zz", "/zz")), unchanged(a))
 			return err
 		}, KindStale},
-		{"star on existing", func() error {
-			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v4")), "*")
+		{"exists on existing", func() error {
+			_, _, err := f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "v4")), exists)
+			return err
+		}, 0},
+		{"patch current", func() error {
+			cur, _ := f.r.Get("a")
+			_, err := f.r.Patch(ctx, "a", []byte(`{"route_group": "x"}`), unchanged(cur))
 			return err
 		}, 0},
 	}
@@ -69,26 +58,29 @@ func TestETagIfMatch(t *testing.T) {
 	if got, _ := f.r.Get("a"); got.Version != 4 {
 		t.Errorf("version = %d, want 4", got.Version)
 	}
+	if _, err := f.r.Get("zz"); kindOf(err) != KindNotFound {
+		t.Errorf("a refused create stored zz: %v", err)
+	}
 }
 
 func TestPut(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	got, created, err := f.r.Put(ctx, "a", []byte(`{"route": "/a", "code_snippet": "c"}`), "")
+	got, created, err := f.r.Put(ctx, "a", []byte(`{"route": "/a", "code_snippet": "c"}`), nil)
 	if err != nil || !created || got.Name != "a" {
 		t.Fatalf("Put create: %+v %v %v", got, created, err)
 	}
-	again, created, err := f.r.Put(ctx, "a", []byte(`{"route": "/a", "code_snippet": "c", "version": 9}`), "")
+	again, created, err := f.r.Put(ctx, "a", []byte(`{"route": "/a", "code_snippet": "c", "version": 9}`), nil)
 	if err != nil || created || again.Version != 1 || !again.UpdatedAt.Equal(*got.UpdatedAt) {
 		t.Errorf("Put of the same content changed the record: %+v %v %v", again, created, err)
 	}
-	if _, _, err := f.r.Put(ctx, "a", []byte(rec("b", "/a")), ""); kindOf(err) != KindInvalid {
+	if _, _, err := f.r.Put(ctx, "a", []byte(rec("b", "/a")), nil); kindOf(err) != KindInvalid {
 		t.Errorf("name mismatch: %v", err)
 	}
-	if _, _, err := f.r.Put(ctx, "a b", []byte(rec("", "/a")), ""); kindOf(err) != KindInvalid {
+	if _, _, err := f.r.Put(ctx, "a b", []byte(rec("", "/a")), nil); kindOf(err) != KindInvalid {
 		t.Errorf("bad path name: %v", err)
 	}
-	replaced, _, err := f.r.Put(ctx, "a", []byte(`{"route": "/a2", "code_snippet": "c"}`), "")
+	replaced, _, err := f.r.Put(ctx, "a", []byte(`{"route": "/a2", "code_snippet": "c"}`), nil)
 	if err != nil || replaced.Version != 2 || replaced.Routes[0] != "/a2" {
 		t.Errorf("replace: %+v %v", replaced, err)
 	}
@@ -118,7 +110,7 @@ func TestPatch(t *testing.T) {
 		{"malformed", `{"route": `, KindInvalid, nil},
 	}
 	for _, tt := range tests {
-		got, err := f.r.Patch(ctx, "a", []byte(tt.patch), "")
+		got, err := f.r.Patch(ctx, "a", []byte(tt.patch), nil)
 		if kindOf(err) != tt.want || (tt.want == 0 && err != nil) {
 			t.Errorf("%s: err = %v, want kind %d", tt.name, err, tt.want)
 			continue
@@ -130,7 +122,7 @@ func TestPatch(t *testing.T) {
 	if got, _ := f.r.Get("a"); got.Routes[0] != "/b" || got.Version != 3 {
 		t.Errorf("refused patches changed the record: %+v", got)
 	}
-	if _, err := f.r.Patch(ctx, "nope", []byte(`{}`), ""); kindOf(err) != KindNotFound {
+	if _, err := f.r.Patch(ctx, "nope", []byte(`{}`), nil); kindOf(err) != KindNotFound {
 		t.Errorf("patch of a missing record: %v", err)
 	}
 }
@@ -139,13 +131,13 @@ func TestDelete(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	f.create(rec("a", "/a"))
-	if err := f.r.Delete(ctx, "a", ""); err != nil {
+	if err := f.r.Delete(ctx, "a", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.r.Get("a"); kindOf(err) != KindNotFound {
 		t.Errorf("Get after delete: %v", err)
 	}
-	if err := f.r.Delete(ctx, "a", ""); kindOf(err) != KindNotFound {
+	if err := f.r.Delete(ctx, "a", nil); kindOf(err) != KindNotFound {
 		t.Errorf("second delete: %v", err)
 	}
 }
@@ -196,7 +188,6 @@ func TestConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	a := f.create(rec("a", "/a"))
-	tag := ETag(a)
 	const n = 8
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -204,7 +195,7 @@ func TestConcurrentWriters(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, errs[i] = f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "writer "+itoa(i))), tag)
+			_, _, errs[i] = f.r.Put(ctx, "a", []byte(rec("a", "/a", "code_snippet", "writer "+itoa(i))), unchanged(a))
 		}()
 	}
 	wg.Wait()

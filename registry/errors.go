@@ -18,7 +18,7 @@ const (
 	KindExists
 	// KindReadOnly is a write to a record declared in the config (409).
 	KindReadOnly
-	// KindStale is a write whose If-Match does not match the record (412).
+	// KindStale is a write whose Precondition the current draft fails.
 	KindStale
 	// KindDamaged is stored data that cannot be read (500).
 	KindDamaged

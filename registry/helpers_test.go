@@ -164,3 +164,19 @@ func fieldsOf(err error) []string {
 	}
 	return out
 }
+
+// unchanged is the precondition of a write that replaces exactly the
+// state rec was read in: the same version and update time.
+func unchanged(rec Record) Precondition {
+	return func(cur *Record) bool { return cur != nil && sameState(*cur, rec) }
+}
+
+// exists is the precondition of a write that needs a current draft.
+func exists(cur *Record) bool { return cur != nil }
+
+// sameState reports whether a and b are one state of one record.
+func sameState(a, b Record) bool {
+	return a.Name == b.Name && a.Version == b.Version &&
+		(a.UpdatedAt == nil) == (b.UpdatedAt == nil) &&
+		(a.UpdatedAt == nil || a.UpdatedAt.Equal(*b.UpdatedAt))
+}

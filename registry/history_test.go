@@ -15,14 +15,14 @@ func TestSelectiveSync(t *testing.T) {
 	f.create(rec("gone", "/gone"))
 	f.sync()
 
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.r.Patch(ctx, "b", []byte(`{"code_snippet": "b2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "b", []byte(`{"code_snippet": "b2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("c", "/c"))
-	if err := f.r.Delete(ctx, "gone", ""); err != nil {
+	if err := f.r.Delete(ctx, "gone", nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -68,7 +68,7 @@ func TestSelectiveSyncChecksResultingSet(t *testing.T) {
 	f.create(rec("a", "/x"))
 	f.sync()
 	// b takes /x once a moves away; publishing b without a conflicts.
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"route": "/y"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"route": "/y"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("b", "/x"))
@@ -86,10 +86,10 @@ func TestRevisionDetailAndDiff(t *testing.T) {
 	f.create(rec("a", "/a", "code_snippet", "line 1\nline 2\n"))
 	f.create(rec("b", "/b"))
 	f.sync()
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "line 1\nline two\n", "route_group": "g"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "line 1\nline two\n", "route_group": "g"}`), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.r.Delete(ctx, "b", ""); err != nil {
+	if err := f.r.Delete(ctx, "b", nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("c", "/c"))
@@ -131,7 +131,7 @@ func TestKeepRevisions(t *testing.T) {
 	for i, code := range []string{"v1", "v2", "v3", "v4"} {
 		if i == 0 {
 			f.create(rec("a", "/a", "code_snippet", code))
-		} else if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "`+code+`"}`), ""); err != nil {
+		} else if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "`+code+`"}`), nil); err != nil {
 			t.Fatal(err)
 		}
 		f.sync()

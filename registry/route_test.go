@@ -206,24 +206,21 @@ func TestMatcherGroups(t *testing.T) {
 
 func TestEntryPrecomputed(t *testing.T) {
 	f := newFixture(t)
-	f.create(rec("a", "/a", "allowed_roles", `["staff"]`, "cors_origins", `["https://App.example.com"]`,
+	f.create(rec("a", "/a", "allowed_roles", `["staff"]`,
 		"request_method", "POST", "request_content_type", "application/json", "request_content_schema", "type: object"))
-	f.create(rec("b", "/b", "cors_origins", `["*"]`))
+	f.create(rec("b", "/b"))
 	f.sync()
 	rt, _, _ := f.r.Live().Matcher(nil).Match("/a")
 	e := rt.Methods["POST"]
-	if e.Schema == nil || e.ContentType != "application/json" || !e.CORS {
+	if e.Schema == nil || e.ContentType != "application/json" {
 		t.Errorf("entry a: %+v", e)
 	}
 	if !e.AllowsRoles([]string{"x", "staff"}) || e.AllowsRoles([]string{"x"}) || e.AllowsRoles(nil) {
 		t.Error("AllowsRoles wrong")
 	}
-	if !e.AllowsOrigin("https://app.example.com") || e.AllowsOrigin("https://evil.example") || e.AllowsOrigin("") {
-		t.Error("AllowsOrigin wrong")
-	}
 	rt, _, _ = f.r.Live().Matcher(nil).Match("/b")
 	e = rt.Methods["GET"]
-	if e.Schema != nil || !e.AllowsOrigin("https://any.example") || !e.AllowsRoles(nil) {
+	if e.Schema != nil || !e.AllowsRoles(nil) {
 		t.Errorf("entry b: %+v", e)
 	}
 }

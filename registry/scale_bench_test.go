@@ -49,7 +49,7 @@ func BenchmarkSync(b *testing.B) {
 			for b.Loop() {
 				i++
 				patch := fmt.Sprintf(`{"code_snippet": "code %d"}`, i)
-				if _, err := r.Patch(ctx, "e000001", []byte(patch), ""); err != nil {
+				if _, err := r.Patch(ctx, "e000001", []byte(patch), nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -60,7 +60,7 @@ func BenchmarkSync(b *testing.B) {
 				i++
 				patch := fmt.Sprintf(`{"code_snippet": "code %d"}`, i)
 				b.StopTimer()
-				if _, err := r.Patch(ctx, "e000002", []byte(patch), ""); err != nil {
+				if _, err := r.Patch(ctx, "e000002", []byte(patch), nil); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()

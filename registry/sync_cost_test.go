@@ -80,7 +80,7 @@ func TestSyncCostFollowsTheChange(t *testing.T) {
 		t.Errorf("status = %+v", st)
 	}
 
-	if _, err := f.r.Patch(ctx, "r007", []byte(`{"code_snippet": "changed"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "r007", []byte(`{"code_snippet": "changed"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	cs.reset()
@@ -109,7 +109,7 @@ func TestSyncCostFollowsTheChange(t *testing.T) {
 		t.Fatalf("the draft written elsewhere is not served")
 	}
 	// and one deleted elsewhere
-	if err := other.Delete(ctx, "r001", ""); err != nil {
+	if err := other.Delete(ctx, "r001", nil); err != nil {
 		t.Fatal(err)
 	}
 	if res := f.sync(); !slices.Equal(res.Removed, []string{"r001"}) {

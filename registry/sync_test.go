@@ -46,11 +46,11 @@ func TestSyncLifecycle(t *testing.T) {
 	}
 
 	// Every kind of change stays staged until the next sync.
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("b", "/b"))
-	if err := f.r.Delete(ctx, "old", ""); err != nil {
+	if err := f.r.Delete(ctx, "old", nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := served(f.r, "GET", "/a"); got != "a1" {
@@ -71,7 +71,7 @@ func TestSyncLifecycle(t *testing.T) {
 	}
 
 	// Archiving unpublishes at the next sync.
-	if _, err := f.r.Patch(ctx, "b", []byte(`{"active": false}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "b", []byte(`{"active": false}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	if served(f.r, "GET", "/b") == "" {
@@ -112,7 +112,7 @@ func TestSyncRefusesInvalidSet(t *testing.T) {
 	if err := f.r.Configure(ctx, opts); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.r.Patch(ctx, "ok", []byte(`{"code_snippet": "ok2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "ok", []byte(`{"code_snippet": "ok2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -146,11 +146,11 @@ func TestRollback(t *testing.T) {
 	f.create(rec("a", "/a", "code_snippet", "a1"))
 	f.create(rec("gone", "/gone"))
 	f.sync() // 1
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("b", "/b"))
-	if err := f.r.Delete(ctx, "gone", ""); err != nil {
+	if err := f.r.Delete(ctx, "gone", nil); err != nil {
 		t.Fatal(err)
 	}
 	f.sync() // 2
@@ -167,7 +167,7 @@ func TestRollback(t *testing.T) {
 		t.Error("the live table is not revision 1's set")
 	}
 	a, _ := f.r.Get("a")
-	if a.CodeSnippet != "a1" || a.Version <= a2.Version || a.SyncState != StateInSync || ETag(a) == ETag(a2) {
+	if a.CodeSnippet != "a1" || a.Version <= a2.Version || a.SyncState != StateInSync || sameState(a, a2) {
 		t.Errorf("draft a after rollback = %+v", a)
 	}
 	if _, err := f.r.Get("b"); kindOf(err) != KindNotFound {
@@ -196,7 +196,7 @@ func TestRestart(t *testing.T) {
 	f := newFixture(t)
 	f.create(rec("a", "/a", "code_snippet", "a1"))
 	f.sync()
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("b", "/items/{id}"))
@@ -210,8 +210,8 @@ func TestRestart(t *testing.T) {
 		t.Errorf("status after restart = %+v", st)
 	}
 	a, _ := r2.Get("a")
-	if orig, _ := f.r.Get("a"); ETag(a) != ETag(orig) {
-		t.Error("ETag changed across a restart")
+	if orig, _ := f.r.Get("a"); !sameState(a, orig) {
+		t.Error("the record's state changed across a restart")
 	}
 	if res, err := r2.Sync(ctx, SyncOptions{}); err != nil || res.Revision != 2 {
 		t.Errorf("sync after restart = %+v, %v", res, err)
@@ -253,7 +253,7 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 	if _, err := f.r.Create(ctx, []byte(rec("b", "/b"))); err == nil || kindOf(err) != 0 {
 		t.Errorf("Create with failing storage: %v", err)
 	}
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err == nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err == nil {
 		t.Error("Patch with failing storage succeeded")
 	}
 	if len(f.r.List(Filter{})) != 1 || !f.r.Status().InSync {
@@ -261,7 +261,7 @@ func TestStorageFailureChangesNothing(t *testing.T) {
 	}
 
 	fs.failOn(nil)
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	// The revision stores but the index does not: nothing is published.
@@ -291,7 +291,7 @@ func TestInterruptedRollbackIsFinished(t *testing.T) {
 	})
 	f.create(rec("a", "/a", "code_snippet", "a1"))
 	f.sync()
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "a2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("b", "/b"))
@@ -431,9 +431,9 @@ func TestDeclared(t *testing.T) {
 		want Kind
 	}{
 		{"create", func() error { _, err := f.r.Create(ctx, []byte(rec("hello", "/x"))); return err }, KindReadOnly},
-		{"put", func() error { _, _, err := f.r.Put(ctx, "hello", []byte(rec("hello", "/x")), ""); return err }, KindReadOnly},
-		{"patch", func() error { _, err := f.r.Patch(ctx, "hello", []byte(`{}`), ""); return err }, KindReadOnly},
-		{"delete", func() error { return f.r.Delete(ctx, "hello", "") }, KindReadOnly},
+		{"put", func() error { _, _, err := f.r.Put(ctx, "hello", []byte(rec("hello", "/x")), nil); return err }, KindReadOnly},
+		{"patch", func() error { _, err := f.r.Patch(ctx, "hello", []byte(`{}`), nil); return err }, KindReadOnly},
+		{"delete", func() error { return f.r.Delete(ctx, "hello", nil) }, KindReadOnly},
 		{"conflict", func() error { _, err := f.r.Create(ctx, []byte(rec("x", "/hello"))); return err }, KindInvalid},
 		{"overlap", func() error { _, err := f.r.Create(ctx, []byte(rec("x", "/{a}/1"))); return err }, KindInvalid},
 		{"more specific", func() error { _, err := f.r.Create(ctx, []byte(rec("x", "/items/new"))); return err }, 0},
@@ -496,7 +496,7 @@ func TestCompileDraft(t *testing.T) {
 	f := newFixture(t)
 	f.create(rec("a", "/a", "code_snippet", "v1"))
 	f.sync()
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "v2"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "v2"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	e, err := f.r.CompileDraft("a")
@@ -519,14 +519,14 @@ func TestRecreatePublishedContinuesVersion(t *testing.T) {
 	f := newFixture(t)
 	a := f.create(rec("a", "/a"))
 	f.sync()
-	if err := f.r.Delete(ctx, "a", ETag(a)); err != nil {
+	if err := f.r.Delete(ctx, "a", unchanged(a)); err != nil {
 		t.Fatal(err)
 	}
 	if st := f.r.Status(); !slices.Equal(st.Pending.Removed, []string{"a"}) {
 		t.Errorf("pending = %+v", st.Pending)
 	}
 	b := f.create(rec("a", "/a"))
-	if b.Version != 2 || b.SyncState != StateToSync || ETag(b) == ETag(a) {
+	if b.Version != 2 || b.SyncState != StateToSync || sameState(b, a) {
 		t.Errorf("recreated = %+v", b)
 	}
 	if st := f.r.Status(); !slices.Equal(st.Pending.Changed, []string{"a"}) {
@@ -558,7 +558,7 @@ func TestRollbackRefusedWhenInvalidNow(t *testing.T) {
 	f := newFixture(t)
 	p := f.create(rec("pub", "/pub", "auth_type", "public", "exec_as_user", "bot"))
 	f.sync()
-	if err := f.r.Delete(ctx, "pub", ETag(p)); err != nil {
+	if err := f.r.Delete(ctx, "pub", unchanged(p)); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("a", "/a"))
@@ -612,7 +612,7 @@ func TestSwapIsAtomicForReaders(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		code := `{"code_snippet": "v` + itoa(i) + `"}`
 		for _, n := range []string{"a", "b"} {
-			if _, err := f.r.Patch(ctx, n, []byte(code), ""); err != nil {
+			if _, err := f.r.Patch(ctx, n, []byte(code), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -638,7 +638,7 @@ func TestInterruptedRollbackKeepsLaterDrafts(t *testing.T) {
 	f.create(rec("c", "/c", "code_snippet", "c1"))
 	f.sync()
 	for _, n := range []string{"a", "c"} {
-		if _, err := f.r.Patch(ctx, n, []byte(`{"code_snippet": "`+n+`2"}`), ""); err != nil {
+		if _, err := f.r.Patch(ctx, n, []byte(`{"code_snippet": "`+n+`2"}`), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -650,7 +650,7 @@ func TestInterruptedRollbackKeepsLaterDrafts(t *testing.T) {
 		t.Fatalf("rollback = %+v, %v", res, err)
 	}
 	fs.failOn(nil)
-	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "later"}`), ""); err != nil {
+	if _, err := f.r.Patch(ctx, "a", []byte(`{"code_snippet": "later"}`), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.create(rec("d", "/d"))

@@ -32,36 +32,6 @@ type Entry struct {
 	// ContentType is request_content_type in lower case; "" when any body
 	// is accepted.
 	ContentType string
-	// CORS is true when the record lists cors_origins.
-	CORS bool
-
-	corsAny     bool
-	corsOrigins map[string]struct{}
-}
-
-// AllowsOrigin reports whether a browser at origin may call the record.
-func (e *Entry) AllowsOrigin(origin string) bool {
-	if !e.CORS || origin == "" {
-		return false
-	}
-	if e.corsAny {
-		return true
-	}
-	if _, ok := e.corsOrigins[origin]; ok {
-		return true
-	}
-	_, ok := e.corsOrigins[strings.ToLower(origin)]
-	return ok
-}
-
-// AllowsNamedOrigin reports whether origin is listed by name (not only
-// through "*").
-func (e *Entry) AllowsNamedOrigin(origin string) bool {
-	if _, ok := e.corsOrigins[origin]; ok {
-		return true
-	}
-	_, ok := e.corsOrigins[strings.ToLower(origin)]
-	return ok
 }
 
 // AllowsRoles reports whether a caller holding roles passes allowed_roles.
@@ -86,23 +56,12 @@ func newEntry(rec *Record, view *execmode.Endpoint, prog execmode.Program, val s
 		Schema:      val,
 		Declared:    declared,
 		ContentType: strings.ToLower(rec.RequestContentType),
-		CORS:        len(rec.CORSOrigins) > 0,
 	}
 	if len(rec.AllowedRoles) > 0 {
 		e.Roles = make(map[string]struct{}, len(rec.AllowedRoles))
 		for _, r := range rec.AllowedRoles {
 			e.Roles[r] = struct{}{}
 		}
-	}
-	for _, o := range rec.CORSOrigins {
-		if o == "*" {
-			e.corsAny = true
-			continue
-		}
-		if e.corsOrigins == nil {
-			e.corsOrigins = make(map[string]struct{})
-		}
-		e.corsOrigins[strings.ToLower(o)] = struct{}{}
 	}
 	return e
 }
@@ -209,11 +168,8 @@ type Route struct {
 	// Methods holds the entry serving each request method (GET, POST, PUT,
 	// DELETE).
 	Methods map[string]*Entry
-	// CORS is true when an entry of the route has cors_origins.
-	CORS bool
-
-	segs   []segment
-	params int
+	segs    []segment
+	params  int
 }
 
 // Matcher finds the route of a request path. It is immutable.
@@ -255,9 +211,6 @@ func newMatcher(entries []*Entry) *Matcher {
 		}
 	}
 	for _, rt := range order {
-		for _, e := range rt.Methods {
-			rt.CORS = rt.CORS || e.CORS
-		}
 		if rt.params == 0 {
 			m.literal[rt.Pattern] = rt
 		}

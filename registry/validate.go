@@ -16,7 +16,7 @@ const NamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
 
 var nameRE = regexp.MustCompile(NamePattern)
 
-// Request methods a record may serve, in the order Allow lists them.
+// Request methods a record may serve, in their canonical order.
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 // maxRoutes bounds the routes of one record.
