@@ -33,8 +33,7 @@ func contentType(c *call) int {
 // size is the size rule: the body is read, up to max_body_size (413
 // beyond), by the request's deadline (408 when it passes first).
 func (p *Pipeline) size(c *call) int {
-	r := c.r
-	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+	if !hasBody(c.r) {
 		return 0
 	}
 	rc := http.NewResponseController(c.w)
@@ -55,7 +54,17 @@ func (p *Pipeline) size(c *call) int {
 		return writeError(c.w, http.StatusBadRequest, "reading the request body failed")
 	}
 	c.body = body
+	if c.unread {
+		// read whole: the connection may serve the next request
+		c.unread = false
+		c.w.Header().Del("Connection")
+	}
 	return 0
+}
+
+// hasBody says whether r carries a body to read.
+func hasBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && (r.ContentLength != 0 || len(r.TransferEncoding) > 0)
 }
 
 // schemaCheck is the schema rule: a record with a schema gets the body of
@@ -100,7 +109,7 @@ const presizeLimit = 64 << 10
 
 // readBody reads at most limit bytes; more is a *http.MaxBytesError.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody || (r.ContentLength == 0 && len(r.TransferEncoding) == 0) {
+	if !hasBody(r) {
 		return nil, nil
 	}
 	if r.ContentLength > limit {

@@ -103,6 +103,8 @@ type call struct {
 	// ran says the program was started.
 	gate *gate
 	ran  bool
+	// unread says the request's body is not read yet.
+	unread bool
 	// deadline is the request's time limit: the body read, the schema
 	// validation and the run all end by it.
 	deadline time.Time
@@ -127,6 +129,11 @@ func (p *Pipeline) Serve(w http.ResponseWriter, r *http.Request, m *registry.Mat
 // serve runs every rule after the route; the first that answers ends it.
 func (p *Pipeline) serve(c *call) {
 	start := time.Now()
+	if c.sink == p.live && hasBody(c.r) {
+		c.unread = true
+		c.w.Header().Set("Connection", "close")
+		defer c.dropUnread()
+	}
 	if p.method(c) {
 		if c.notAllowed != nil {
 			c.sink.Served(c.notAllowed.Record.Name, http.StatusMethodNotAllowed, time.Since(start))
@@ -135,6 +142,16 @@ func (p *Pipeline) serve(c *call) {
 	}
 	status := p.answer(c)
 	c.sink.Served(c.entry.Record.Name, status, time.Since(start))
+}
+
+// dropUnread ends the connection of a request answered before its body
+// was read whole: the server would otherwise read what is left of it
+// (up to 256 KiB, however slowly it comes) before the next request, so
+// the answer says Connection: close and the read is cut at once.
+func (c *call) dropUnread() {
+	if c.unread {
+		_ = http.NewResponseController(c.w).SetReadDeadline(time.Now())
+	}
 }
 
 // answer runs auth, content type, size, schema and exec, and returns the

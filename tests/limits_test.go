@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -392,4 +393,67 @@ func TestSchemaLimits(t *testing.T) {
 	c.sync()
 	expect(t, do(t, "POST", c.HTTP+"/ok", "<v>"+strings.Repeat("a", 100)+"</v>", "Content-Type", "application/xml"), 200)
 	expect(t, do(t, "POST", c.HTTP+"/ok", "<v>"+strings.Repeat("a", 100000)+"x</v>", "Content-Type", "application/xml"), 400)
+}
+
+// TestEarlyAnswerTrickledBody: a request answered before its body is read
+// (405 here) is answered at once with Connection: close, and the
+// connection is closed, instead of waiting for a trickled body to drain
+// (the server used to read up to 256 KiB of it before answering).
+func TestEarlyAnswerTrickledBody(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		timeout 30s`})
+	c.create(publicRecord("get-only", "/get-only", `result = {"payload": "ok"}`))
+	c.sync()
+	conn, err := net.Dial("tcp", c.httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// 100 bytes at one every 200 ms: 20 s in all, longer than the read
+	// deadline below
+	fmt.Fprintf(conn, "POST /get-only HTTP/1.1\r\nHost: %s\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n", c.httpAddr)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for range 100 {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := conn.Write([]byte("x")); err != nil {
+				return
+			}
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer before the trickled body ended: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") == "" {
+		t.Fatalf("want 405 with Allow, got %d %v", resp.StatusCode, resp.Header)
+	}
+	if !resp.Close {
+		t.Fatalf("405 before the body was read without Connection: close: %v", resp.Header)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("the connection stayed open after the 405")
+	}
+	// a request whose body is read keeps its connection
+	resp2, err := http.Post(c.HTTP+"/get-only", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("whole body: %d", resp2.StatusCode)
+	}
+	a := c.get("/get-only")
+	if a.Status != 200 || a.Header.Get("Connection") == "close" {
+		t.Fatalf("GET: %s %v", a, a.Header)
+	}
 }
