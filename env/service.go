@@ -88,6 +88,9 @@ type Service struct {
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// compiled caches compiledGrants by *Grants.
 	compiled sync.Map
+	// bound caches the live environment of each user (boundKey): it holds
+	// nothing of a request, and the users of a config do not change.
+	bound sync.Map
 	// usage counts the keys and bytes of each namespace, by name.
 	usage sync.Map
 }
@@ -163,7 +166,17 @@ func (s *Service) Close() {
 
 // For returns the live environment of user, bound to g (nil: no grants).
 func (s *Service) For(user string, g *Grants) execmode.Env {
-	return &boundEnv{s: s, user: user, grants: s.grantsOf(g)}
+	key := boundKey{user, g}
+	if e, ok := s.bound.Load(key); ok {
+		return e.(*boundEnv)
+	}
+	e, _ := s.bound.LoadOrStore(key, &boundEnv{s: s, user: user, grants: s.grantsOf(g)})
+	return e.(*boundEnv)
+}
+
+type boundKey struct {
+	user   string
+	grants *Grants
 }
 
 // grantsOf compiles g once: grants come from the config and do not change

@@ -23,7 +23,11 @@ func contentType(c *call) int {
 	if want == "" || !registry.BodyMethod(c.r.Method) {
 		return 0
 	}
-	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	got := c.r.Header.Get("Content-Type")
+	if strings.EqualFold(got, want) {
+		return 0
+	}
+	mt, _, err := mime.ParseMediaType(got)
 	if err != nil || mt != want {
 		return writeError(c.w, http.StatusUnsupportedMediaType, "unsupported media type: this endpoint accepts "+c.entry.Record.RequestContentType)
 	}
@@ -73,11 +77,7 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	if c.entry.Schema == nil || !registry.BodyMethod(c.r.Method) {
 		return 0
 	}
-	wait := time.NewTimer(time.Until(c.deadline))
-	select {
-	case validations <- struct{}{}:
-		wait.Stop()
-	case <-wait.C:
+	if !holdValidation(c.deadline) {
 		return writeError(c.w, http.StatusServiceUnavailable, "validating the body took longer than the time limit")
 	}
 	parsed, violations := c.entry.Schema.Validate(c.body)
@@ -101,6 +101,24 @@ func (p *Pipeline) schemaCheck(c *call) int {
 // core. A validation waits for a place until the request's deadline and
 // answers 503 past it, as it does when it ends after the deadline.
 var validations = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
+
+// holdValidation takes a place in validations, waiting until deadline at
+// most (a timer only when no place is free at once).
+func holdValidation(deadline time.Time) bool {
+	select {
+	case validations <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(time.Until(deadline))
+	defer wait.Stop()
+	select {
+	case validations <- struct{}{}:
+		return true
+	case <-wait.C:
+		return false
+	}
+}
 
 // presizeLimit is the largest body read into a buffer sized from
 // Content-Length before it arrives; larger ones grow as they come, so a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,11 +51,14 @@ type run struct {
 	budget uint64
 	// grown is what the run's checked operations produced, in bytes: the
 	// memory watchdog stops the run that grew most first.
-	grown    atomic.Int64
-	started  time.Time
-	armed    bool
+	grown   atomic.Int64
+	started time.Time
+	// timer checks the run's deadline and its request's context while it
+	// runs (check); it is kept with the run and reset for each request.
+	// checkMu orders the timer's reads of ctx and inv with end.
 	timer    *time.Timer
-	unwatch  func() bool
+	armed    bool
+	checkMu  sync.Mutex
 	envCtx   context.Context
 	envClose context.CancelFunc
 
@@ -119,8 +123,8 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 //
 // Limits: the step budget is inv.MaxSteps (0: none); the time limit is
 // inv.Deadline: a timer cancels the thread when it passes, whatever the
-// step count, and a cancelled ctx (the client went away) stops it too,
-// as FailCancelled. hashlib, hmac, base64, json and env calls charge one
+// step count, and a cancelled ctx (the client went away) stops it within
+// checkEvery, as FailCancelled. hashlib, hmac, base64, json and env calls charge one
 // step per 16 bytes they handle. The memory budget is inv.MaxMemory (see
 // memory.go): a result of +, * or a project builtin larger than the
 // budget fails at once, and a watchdog stops runs while the heap holds
@@ -208,18 +212,18 @@ func (r *run) end() bool {
 	}
 	if r.armed {
 		if !r.timer.Stop() {
+			// the watch is running or ran: it may still reach r
 			reusable = false
 		}
-		if r.unwatch != nil && !r.unwatch() {
-			reusable = false
-		}
-		r.armed, r.timer, r.unwatch = false, nil, nil
+		r.armed = false
 	}
 	if r.envClose != nil {
 		r.envClose()
 		r.envCtx, r.envClose = nil, nil
 	}
+	r.checkMu.Lock()
 	r.ctx, r.inv = nil, nil
+	r.checkMu.Unlock()
 	if r.own != nil {
 		r.unbind()
 	}
@@ -246,30 +250,55 @@ func (r *run) expiry() int32 {
 	return stopNone
 }
 
-// arm cancels the thread at the deadline and when ctx is done.
+// checkEvery is how often a run's request is checked for a client that
+// went away; the deadline is also checked at its exact time.
+const checkEvery = 50 * time.Millisecond
+
+// arm starts the watch of a run that has a deadline or a cancellable ctx.
+// One timer does both, without a goroutine or an allocation per request:
+// a run that ends within checkEvery never sees it fire.
 func (r *run) arm() {
 	if r.inv.Deadline.IsZero() && r.ctx.Done() == nil {
 		return
 	}
 	r.armed = true
+	if r.timer == nil {
+		r.timer = time.AfterFunc(r.nextCheck(), r.check)
+		return
+	}
+	r.timer.Reset(r.nextCheck())
+}
+
+// nextCheck is the time to the next check: the deadline if it comes
+// first, else checkEvery (when ctx can be cancelled).
+func (r *run) nextCheck() time.Duration {
 	d := time.Duration(math.MaxInt64)
 	if !r.inv.Deadline.IsZero() {
 		d = time.Until(r.inv.Deadline)
 	}
-	r.timer = time.AfterFunc(d, r.timeUp)
 	if r.ctx.Done() != nil {
-		r.unwatch = context.AfterFunc(r.ctx, r.ctxDone)
+		d = min(d, checkEvery)
 	}
+	return d
 }
 
-func (r *run) timeUp() { r.halt(stopTimeout, "timeout") }
-
-func (r *run) ctxDone() {
-	if errors.Is(r.ctx.Err(), context.DeadlineExceeded) {
-		r.halt(stopTimeout, "timeout")
+// check runs on the timer's goroutine: it stops the run past its deadline
+// or when its request was cancelled, else checks again later.
+func (r *run) check() {
+	r.checkMu.Lock()
+	defer r.checkMu.Unlock()
+	if r.inv == nil {
 		return
 	}
-	r.halt(stopCancelled, "cancelled")
+	if why := r.expiry(); why != stopNone {
+		reason := "timeout"
+		if why == stopCancelled {
+			reason = "cancelled"
+		}
+		r.halt(why, reason)
+		return
+	}
+	r.timer.Reset(r.nextCheck())
 }
 
 // halt stops the thread at its next step; the first reason wins.
