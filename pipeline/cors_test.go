@@ -14,9 +14,9 @@ func TestOriginRules(t *testing.T) {
 	star := entry("*", "https://x.example")
 	none := entry()
 	tests := []struct {
-		name         string
-		e            *registry.Entry
-		origin       string
+		name          string
+		e             *registry.Entry
+		origin        string
 		allows, named bool
 	}{
 		{"named, other case", named, "https://app.example.com", true, true},
