@@ -23,10 +23,6 @@ import (
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
-func init() {
-	caddy.RegisterModule(API{})
-}
-
 // MaxPayload is the largest admin request body accepted (413 beyond).
 const MaxPayload = 1 << 20
 
@@ -52,143 +48,6 @@ type Backend struct {
 // backendApp is the `endpoint` app as the admin API finds it.
 type backendApp interface {
 	AdminBackend() *Backend
-}
-
-// API is the admin API module.
-type API struct{}
-
-// CaddyModule returns the Caddy module information.
-func (API) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{
-		ID:  "admin.api.endpoint",
-		New: func() caddy.Module { return new(API) },
-	}
-}
-
-// Routes returns the one admin route of the module: every path under
-// /endpoint/ is dispatched by the module's own table so that unknown paths
-// and methods get JSON errors too.
-func (a *API) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: "/endpoint/", Handler: caddy.AdminHandlerFunc(a.serve)}}
-}
-
-// serve answers a call with the app of the running config: the admin
-// server is replaced as soon as a new config starts loading, so the
-// module's own context may belong to a config that then fails.
-func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
-	app, err := caddy.ActiveContext().AppIfConfigured("endpoint")
-	if err != nil {
-		return apiErr(http.StatusServiceUnavailable, "the endpoint app is not configured")
-	}
-	b, ok := app.(backendApp)
-	if !ok {
-		return apiErr(http.StatusInternalServerError, "the endpoint app does not serve the admin API")
-	}
-	return dispatch(w, r, b.AdminBackend())
-}
-
-// Handler serves the admin routes (the paths under /endpoint/) outside
-// Caddy's admin listener, over the same route table: the endpoint_ui
-// handler mounts it behind its own guards. backend gives the app's Backend
-// per request; source names the caller of a request in the revisions and
-// the admin log lines it makes. Errors are written in the admin listener's
-// shape, {"error": "..."}.
-func Handler(backend func() *Backend, source func(*http.Request) string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b := *backend()
-		b.source = source
-		if err := dispatch(w, r, &b); err != nil {
-			writeAPIError(w, err)
-		}
-	})
-}
-
-// writeAPIError writes err as Caddy's admin listener does.
-func writeAPIError(w http.ResponseWriter, err error) {
-	var ae caddy.APIError
-	if !errors.As(err, &ae) {
-		ae = caddy.APIError{HTTPStatus: http.StatusInternalServerError, Err: err}
-	}
-	if ae.HTTPStatus == 0 {
-		ae.HTTPStatus = http.StatusInternalServerError
-	}
-	if ae.Message == "" && ae.Err != nil {
-		ae.Message = ae.Err.Error()
-	}
-	pipeline.WriteJSON(w, ae.HTTPStatus, struct {
-		Error string `json:"error"`
-	}{ae.Message})
-}
-
-// handlerFunc answers one admin call.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, b *Backend) error
-
-// methods are the handlers of one path by method.
-type methods map[string]handlerFunc
-
-// routes are the admin calls by path pattern.
-var routes = map[string]methods{
-	"/endpoint/endpoints": {
-		http.MethodGet:  listEndpoints,
-		http.MethodPost: createEndpoint,
-	},
-	"/endpoint/endpoints/{name}": {
-		http.MethodGet:    getEndpoint,
-		http.MethodPut:    putEndpoint,
-		http.MethodPatch:  patchEndpoint,
-		http.MethodDelete: deleteEndpoint,
-	},
-	"/endpoint/endpoints/{name}/test": {http.MethodPost: testEndpoint},
-	"/endpoint/sync": {
-		http.MethodGet:  syncStatus,
-		http.MethodPost: syncNow,
-	},
-	"/endpoint/revisions":          {http.MethodGet: listRevisions},
-	"/endpoint/revisions/{n}":      {http.MethodGet: getRevision},
-	"/endpoint/revisions/{n}/diff": {http.MethodGet: diffRevisions},
-	"/endpoint/rollback":           {http.MethodPost: rollback},
-	"/endpoint/apply":              {http.MethodPost: applyEndpoints},
-	"/endpoint/help":               {http.MethodGet: help},
-	"/endpoint/logs":               {http.MethodGet: logs},
-	"/endpoint/openapi.json":       {http.MethodGet: openAPI},
-}
-
-// dispatch answers one admin call with b: the path picks the handlers,
-// the method one of them (405 with Allow otherwise).
-func dispatch(w http.ResponseWriter, r *http.Request, b *Backend) error {
-	var handlerErr error
-	mux := http.NewServeMux()
-	for pattern, ms := range routes {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			handlerErr = ms.serve(w, r, b)
-		})
-	}
-	mux.HandleFunc("/endpoint/", func(w http.ResponseWriter, r *http.Request) {
-		handlerErr = apiErr(http.StatusNotFound, "no admin route %s", r.URL.Path)
-	})
-	mux.ServeHTTP(w, r)
-	return handlerErr
-}
-
-func (m methods) serve(w http.ResponseWriter, r *http.Request, b *Backend) error {
-	method := r.Method
-	if method == http.MethodHead {
-		method = http.MethodGet
-	}
-	if h, ok := m[method]; ok {
-		return h(w, r, b)
-	}
-	allow := make([]string, 0, len(m)+1)
-	if _, ok := m[http.MethodGet]; ok {
-		allow = append(allow, http.MethodHead)
-	}
-	for _, verb := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		if _, ok := m[verb]; ok {
-			allow = append(allow, verb)
-		}
-	}
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	return apiErr(http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 }
 
 // apiErr is a caddy.APIError with a formatted message.
@@ -562,8 +421,3 @@ func openAPI(w http.ResponseWriter, r *http.Request, b *Backend) error {
 	pipeline.WriteJSON(w, http.StatusOK, openapi.Document(b.Live()))
 	return nil
 }
-
-// Interface guards
-var (
-	_ caddy.AdminRouter = (*API)(nil)
-)

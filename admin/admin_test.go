@@ -205,7 +205,7 @@ func TestRoutes(t *testing.T) {
 	tests := []struct {
 		name       string
 		req        *http.Request
-		wantStatus int    // from the returned error, or the recorder when nil
+		wantStatus int
 		wantAllow  string // "" means absent
 		wantBody   string // substring of the written body
 	}{
@@ -239,14 +239,15 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			b := newBackend(t)
+			calls := newCalls(func(*http.Request) (*Backend, error) { return b, nil }, writeAPIError)
 			w := httptest.NewRecorder()
-			err := dispatch(w, tt.req, newBackend(t))
-			status := statusOf(t, err)
-			if err == nil {
-				status = w.Code
+			calls.ServeHTTP(w, tt.req)
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d (body %s)", w.Code, tt.wantStatus, w.Body.String())
 			}
-			if status != tt.wantStatus {
-				t.Fatalf("status %d, want %d (err %v, body %s)", status, tt.wantStatus, err, w.Body.String())
+			if w.Code >= 400 && !strings.HasPrefix(w.Body.String(), `{"error":`) {
+				t.Errorf("error body %s is not in the admin listener's shape", w.Body.String())
 			}
 			if got := w.Header().Get("Allow"); got != tt.wantAllow {
 				t.Errorf("Allow %q, want %q", got, tt.wantAllow)
@@ -261,12 +262,20 @@ func TestRoutes(t *testing.T) {
 // Without a configured app the admin routes answer 503.
 func TestServeWithoutApp(t *testing.T) {
 	a := &API{}
+	if err := a.Provision(caddy.Context{}); err != nil {
+		t.Fatal(err)
+	}
 	routes := a.Routes()
 	if len(routes) != 1 || routes[0].Pattern != "/endpoint/" {
 		t.Fatalf("routes %+v", routes)
 	}
-	err := routes[0].Handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/endpoint/help", nil))
-	if got := statusOf(t, err); got != http.StatusServiceUnavailable {
-		t.Errorf("status %d, want 503", got)
+	for _, path := range []string{"/endpoint/help", "/endpoint/nope"} {
+		w := httptest.NewRecorder()
+		if err := routes[0].Handler.ServeHTTP(w, httptest.NewRequest("GET", path, nil)); err != nil {
+			t.Fatalf("%s: the error %v went back to Caddy", path, err)
+		}
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "not configured") {
+			t.Errorf("%s: %d %s, want 503", path, w.Code, w.Body.String())
+		}
 	}
 }
