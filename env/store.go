@@ -10,17 +10,16 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
-var (
-	namePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
-	prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,128}$`)
-)
+var prefixPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,128}$`)
 
-// checkName checks a namespace or key: a letter or digit, then up to 127
-// letters, digits, '_', '.' or '-', and no "..".
+// checkName checks a namespace or key: the names rule of exec modes
+// (execmode.NamePattern), and no "..", since it becomes a storage path.
 func checkName(kind, s string) error {
-	if !namePattern.MatchString(s) || strings.Contains(s, "..") {
+	if !execmode.ValidName(s) || strings.Contains(s, "..") {
 		return fmt.Errorf("%s %q is not valid: use 1 to 128 letters, digits, '_', '.' or '-', starting with a letter or digit, without \"..\"", kind, s)
 	}
 	return nil

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // Filter selects records in List; zero fields select everything.
@@ -324,7 +326,7 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 func (r *Registry) Put(ctx context.Context, name string, raw []byte, pre Precondition) (rec Record, created bool, err error) {
 	if !ValidName(name) {
 		return Record{}, false, invalidRecord(name,
-			Detail{Field: "name", Message: "must match " + NamePattern})
+			Detail{Field: "name", Message: "must match " + execmode.NamePattern})
 	}
 	nrec, err := decodeRecord(raw, name)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // MaxExamples bounds the examples of one record.
@@ -126,7 +128,7 @@ func checkExamples(rec *Record) []Detail {
 		case ex.Name == "":
 			add(".name", "is required")
 		case !ValidName(ex.Name):
-			add(".name", "must match %s", NamePattern)
+			add(".name", "must match %s", execmode.NamePattern)
 		case seen[ex.Name]:
 			add(".name", "%q is used by another example", ex.Name)
 		}

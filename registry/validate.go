@@ -3,18 +3,14 @@ package registry
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
-
-// NamePattern is the rule of a record name.
-const NamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`
-
-var nameRE = regexp.MustCompile(NamePattern)
 
 // Request methods a record may serve, in their canonical order.
 var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -36,8 +32,9 @@ const (
 	maxRoleLen  = 256
 )
 
-// ValidName reports whether name is a valid record name.
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+// ValidName reports whether name is a valid record name: the names rule
+// of exec modes, execmode.NamePattern.
+func ValidName(name string) bool { return execmode.ValidName(name) }
 
 // normalize fills the defaults of a record and drops empty lists, so that two
 // records meaning the same compare equal.
@@ -158,7 +155,7 @@ func (c *config) checkFields(rec *Record) []Detail {
 	case rec.Name == "":
 		add("name", "is required")
 	case !ValidName(rec.Name):
-		add("name", "must match %s", NamePattern)
+		add("name", "must match %s", execmode.NamePattern)
 	}
 
 	routeDs := checkRoutes(rec)
