@@ -80,9 +80,9 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	if !holdValidation(c.deadline) {
 		return writeError(c.w, http.StatusServiceUnavailable, "validating the body took longer than the time limit")
 	}
-	parsed, violations := c.entry.Schema.Validate(c.body)
+	parsed, violations, err := c.entry.Schema.ValidateBy(c.body, c.deadline)
 	<-validations
-	if time.Now().After(c.deadline) {
+	if err != nil || time.Now().After(c.deadline) {
 		return writeError(c.w, http.StatusServiceUnavailable, "validating the body took longer than the time limit")
 	}
 	if len(violations) > 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/certmagic"
 
@@ -39,6 +40,10 @@ func (p fakeProgram) Run(context.Context, *execmode.Invocation) (*execmode.Resul
 type fakeValidator struct{ src string }
 
 func (fakeValidator) Validate([]byte) (any, []schema.Violation) { return nil, nil }
+
+func (fakeValidator) ValidateBy([]byte, time.Time) (any, []schema.Violation, error) {
+	return nil, nil, nil
+}
 
 var schemaCompiles atomic.Int64
 

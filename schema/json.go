@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -31,7 +32,11 @@ var msgPrinter = message.NewPrinter(language.English)
 // read-only during validation (each Validate call builds its own state), so
 // one value serves concurrent requests.
 type jsonValidator struct {
+	// schema is the first compiled copy, which the fast path reads.
 	schema *jsonschema.Schema
+	// copies serve the library's validations, each under its deadline
+	// (clock.go).
+	copies copies
 	// fast proves valid bodies without the library (fastpath.go); nil
 	// when the schema's root uses a keyword it leaves to the library.
 	fast *fastNode
@@ -62,21 +67,13 @@ func compileJSON(source string) (Validator, error) {
 	if err := checkDraft(doc); err != nil {
 		return nil, err
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	for _, f := range idnFormats {
-		c.RegisterFormat(f)
-	}
-	c.UseLoader(refuseLoader{})
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, fmt.Errorf("compiling JSON schema: %v", err)
-	}
-	sch, err := c.Compile(schemaURL)
+	first, err := compileCopy(doc)
 	if err != nil {
 		return nil, fmt.Errorf("compiling JSON schema: %s", tidyCompileError(err))
 	}
-	return &jsonValidator{schema: sch, fast: compileFast(sch)}, nil
+	v := &jsonValidator{schema: first.schema, fast: compileFast(first.schema), copies: copies{doc: doc}}
+	v.copies.give(first)
+	return v, nil
 }
 
 // decodeSchemaSource reads source as JSON, else as YAML.
@@ -160,38 +157,48 @@ func tidyCompileError(err error) string {
 	return msg
 }
 
-// Validate parses body (numbers as json.Number) and validates it. The
-// parsed document is returned even when it violates the schema.
+// Validate is ValidateBy without a time limit.
 func (v *jsonValidator) Validate(body []byte) (any, []Violation) {
+	doc, out, _ := v.ValidateBy(body, time.Time{})
+	return doc, out
+}
+
+// ValidateBy parses body (numbers as json.Number) and validates it,
+// giving up with ErrTimeLimit at deadline. The parsed document is
+// returned even when it violates the schema.
+func (v *jsonValidator) ValidateBy(body []byte, deadline time.Time) (any, []Violation, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, []Violation{{Loc: []any{"body"}, Msg: "body is empty", Type: "json_invalid"}}
+		return nil, []Violation{{Loc: []any{"body"}, Msg: "body is empty", Type: "json_invalid"}}, nil
 	}
 	if !utf8.Valid(body) {
 		line, col := lineCol(body, int64(firstInvalidUTF8(body))+1)
-		return nil, []Violation{{Loc: []any{"body"}, Msg: fmt.Sprintf("invalid JSON: line %d, column %d: invalid UTF-8", line, col), Type: "json_invalid"}}
+		return nil, []Violation{{Loc: []any{"body"}, Msg: fmt.Sprintf("invalid JSON: line %d, column %d: invalid UTF-8", line, col), Type: "json_invalid"}}, nil
 	}
 	doc, err := parseJSONBody(body)
 	if err != nil {
-		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid JSON: " + jsonErrorText(body, err), Type: "json_invalid"}}
+		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid JSON: " + jsonErrorText(body, err), Type: "json_invalid"}}, nil
 	}
 	if hasBadNumber(doc) {
-		return nil, badNumbers(doc)
+		return nil, badNumbers(doc), nil
 	}
 	if v.fast != nil && v.fast.proves(doc, len(body)) {
-		return doc, nil
+		return doc, nil, nil
 	}
-	err = v.schema.Validate(doc)
+	err, stopped := v.copies.validate(doc, deadline)
+	if stopped {
+		return doc, nil, ErrTimeLimit
+	}
 	if err == nil {
-		return doc, nil
+		return doc, nil, nil
 	}
 	var verr *jsonschema.ValidationError
 	if !errors.As(err, &verr) {
-		return doc, []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "schema"}}
+		return doc, []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "schema"}}, nil
 	}
 	out := make([]Violation, 0, 4)
 	flatten(verr, doc, &out)
 	sortViolations(out)
-	return doc, out
+	return doc, out, nil
 }
 
 // firstInvalidUTF8 is the offset of the first byte of b that is not valid

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Violation is one reason a body was refused, as the 400 answer lists it.
@@ -29,6 +30,10 @@ type Validator interface {
 	// (numbers as json.Number) so that callers need not parse it again;
 	// for XML parsed is nil. A valid body has no violations.
 	Validate(body []byte) (parsed any, violations []Violation)
+	// ValidateBy is Validate that gives up at deadline (zero: none) with
+	// ErrTimeLimit; it may also end a little after it, and the caller
+	// then decides.
+	ValidateBy(body []byte, deadline time.Time) (parsed any, violations []Violation, err error)
 }
 
 // sortViolations puts violations in the order the answer lists them: by

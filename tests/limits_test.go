@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -455,5 +456,66 @@ func TestEarlyAnswerTrickledBody(t *testing.T) {
 	a := c.get("/get-only")
 	if a.Status != 200 || a.Header.Get("Connection") == "close" {
 		t.Fatalf("GET: %s %v", a, a.Header)
+	}
+}
+
+// cpuTime is the CPU time Caddy has used (user + system), from
+// /proc/<pid>/stat, at 100 ticks a second.
+func (p *caddyProc) cpuTime() time.Duration {
+	p.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		p.t.Skipf("no /proc stat for CPU time: %v", err)
+	}
+	// the fields after the command name, which is in parentheses
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var utime, stime int64
+	fmt.Sscan(fields[11], &utime)
+	fmt.Sscan(fields[12], &stime)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// TestSchemaValidationDeadline: a JSON Schema whose validation cost grows
+// as 2^depth (allOf of two branches recursing into items) against a
+// 100-byte body 40 levels deep is stopped at the time limit and answered
+// 503; it used to validate for hours, holding a core, with no answer.
+func TestSchemaValidationDeadline(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		timeout 1s`})
+	c.create(schemaRecord("tree", "/tree", "application/json",
+		`{"allOf": [{"items": {"$ref": "#"}}, {"items": {"$ref": "#"}}]}`,
+		`result = {"payload": "ok"}`))
+	c.sync()
+	post := func(body string) (answer, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", c.HTTP+"/tree", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return answer{}, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return answer{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+	}
+	a, err := post("[[[]]]")
+	if err != nil || a.Status != 200 {
+		t.Fatalf("shallow body: %v %v", a, err)
+	}
+	before := c.cpuTime()
+	a, err = post(strings.Repeat("[", 40) + strings.Repeat("]", 40))
+	if err != nil {
+		t.Fatalf("no answer to the deep body: %v", err)
+	}
+	answered := c.cpuTime()
+	if a.Status != 503 || !strings.Contains(a.JSON(t)["error"].(string), "time limit") {
+		t.Fatalf("want 503 time limit, got %s", a)
+	}
+	time.Sleep(time.Second)
+	t.Logf("CPU: %v until the answer, %v in the second after", answered-before, c.cpuTime()-answered)
+	a, err = post("[[[]]]")
+	if err != nil || a.Status != 200 {
+		t.Fatalf("shallow body after: %v %v", a, err)
 	}
 }
