@@ -68,6 +68,40 @@ static int ep_validate(xmlSchemaPtr schema, xmlDocPtr doc, ep_errs *errs) {
 	return rc;
 }
 
+// ep_check_body parses a body and validates it in one call. A body that
+// does not parse gives -2, with the parser's message in *msg (the caller
+// frees it) and its line. Otherwise it gives the validation's result; when
+// errors were collected the document is left in *out for the caller to
+// locate them and free it, else it is freed here.
+static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int options,
+		ep_errs *errs, xmlDocPtr *out, char **msg, int *line) {
+	*out = NULL;
+	*msg = NULL;
+	*line = 0;
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+	if (ctxt == NULL) {
+		return -2;
+	}
+	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, len, NULL, NULL, options);
+	if (doc == NULL) {
+		ep_error_ptr e = (ep_error_ptr) xmlCtxtGetLastError(ctxt);
+		if (e != NULL && e->message != NULL) {
+			*msg = strndup(e->message, EP_MAX_MSG);
+			*line = e->line;
+		}
+		xmlFreeParserCtxt(ctxt);
+		return -2;
+	}
+	xmlFreeParserCtxt(ctxt);
+	int rc = ep_validate(schema, doc, errs);
+	if (errs->n > 0) {
+		*out = doc;
+	} else {
+		xmlFreeDoc(doc);
+	}
+	return rc;
+}
+
 static xmlParserInputPtr ep_no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
 	return NULL;
 }
@@ -180,21 +214,43 @@ func newXSDBackend(src []byte) (xsdBackend, error) {
 	return b, nil
 }
 
+// validate parses and validates body in one cgo call (ep_check_body),
+// reading the body where it is, without a copy.
 func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
-	doc, err := xmlParser.Parse(body)
-	if err != nil {
-		return nil, errors.New(tidyLibxml2Error(err.Error()))
+	var (
+		errs C.ep_errs
+		doc  C.xmlDocPtr
+		msg  *C.char
+		line C.int
+		buf  *C.char
+	)
+	if len(body) > 0 {
+		buf = (*C.char)(unsafe.Pointer(&body[0]))
 	}
-	defer doc.Free()
-	var errs C.ep_errs
-	rc := C.ep_validate(b.schema, cDoc(doc), &errs)
+	rc := C.ep_check_body(b.schema, buf, C.int(len(body)), C.int(parseOptions), &errs, &doc, &msg, &line)
+	runtime.KeepAlive(b)
+	if rc == -2 {
+		return nil, parseError(msg, line)
+	}
 	issues := collectMessages(&errs, true)
 	C.ep_free_errs(&errs)
-	runtime.KeepAlive(b)
+	if doc != nil {
+		C.xmlFreeDoc(doc)
+	}
 	if rc != 0 && len(issues) == 0 {
 		issues = append(issues, xmlIssue{msg: "the body does not match the XSD"})
 	}
 	return issues, nil
+}
+
+// parseError is a body's parse failure as the answer reports it, "line N:
+// reason"; it frees msg.
+func parseError(msg *C.char, line C.int) error {
+	if msg == nil {
+		return errors.New("the body is not well-formed XML")
+	}
+	defer C.free(unsafe.Pointer(msg))
+	return errors.New("line " + strconv.Itoa(int(line)) + ": " + strings.TrimSpace(C.GoString(msg)))
 }
 
 // checkPatternBackend refuses a pattern facet whose libxml2 automaton is
