@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -144,8 +145,15 @@ func (c *cache) retain(recs []*Record) {
 
 // compile prepares rec for serving: its program and its schema, from the
 // cache when their source did not change. Failures are returned as details
-// of the fields at fault.
+// of the fields at fault. With stored, rec comes from a published
+// revision, whose program compiled when it was published: it is compiled
+// when it first runs (a start compiles nothing it does not serve).
 func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
+	return c.compileAs(cfg, rec, declared, false)
+}
+
+// compileAs is compile; with stored, rec comes from a published revision.
+func (c *cache) compileAs(cfg *config, rec *Record, declared, stored bool) (*Entry, []Detail) {
 	var ds []Detail
 	var prog execmode.Program
 	view := rec.view()
@@ -158,6 +166,12 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 		c.mu.Lock()
 		prog = c.programs[k]
 		c.mu.Unlock()
+		if prog == nil && stored {
+			prog = &lazyProgram{mode: mode, ep: view}
+			c.mu.Lock()
+			c.programs[k] = prog
+			c.mu.Unlock()
+		}
 		if prog == nil {
 			compilations.Add(1)
 			p, err := mode.Compile(view)
@@ -213,6 +227,11 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 // route conflicts. The fields are checked here, the exec mode and its
 // program by compile, so each problem is reported once.
 func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail) {
+	return c.checkAs(cfg, rec, declared, false)
+}
+
+// checkAs is check; with stored, as compile says.
+func (c *cache) checkAs(cfg *config, rec *Record, declared, stored bool) (*Entry, []Detail) {
 	c.mu.Lock()
 	ce, ok := c.checked[rec]
 	c.mu.Unlock()
@@ -220,7 +239,7 @@ func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail
 		return ce.e, nil
 	}
 	ds := cfg.checkFields(rec)
-	e, cds := c.compile(cfg, rec, declared)
+	e, cds := c.compileAs(cfg, rec, declared, stored)
 	ds = append(ds, cds...)
 	if len(ds) > 0 {
 		return nil, ds
@@ -231,9 +250,9 @@ func (c *cache) check(cfg *config, rec *Record, declared bool) (*Entry, []Detail
 	return e, nil
 }
 
-// checkAll checks recs as check does, on every CPU: the results are in
+// checkAll checks recs as checkAs does, on every CPU: the results are in
 // the order of recs.
-func (c *cache) checkAll(cfg *config, recs []*Record, declared bool) ([]*Entry, [][]Detail) {
+func (c *cache) checkAll(cfg *config, recs []*Record, declared, stored bool) ([]*Entry, [][]Detail) {
 	entries := make([]*Entry, len(recs))
 	details := make([][]Detail, len(recs))
 	workers := min(runtime.GOMAXPROCS(0), len(recs)/64+1)
@@ -248,7 +267,7 @@ func (c *cache) checkAll(cfg *config, recs []*Record, declared bool) ([]*Entry, 
 				if i >= len(recs) {
 					return
 				}
-				entries[i], details[i] = c.check(cfg, recs[i], declared)
+				entries[i], details[i] = c.checkAs(cfg, recs[i], declared, stored)
 			}
 		}()
 	}
@@ -309,6 +328,40 @@ func (b byOther) Less(i, j int) bool { return b.others[i] < b.others[j] }
 func (b byOther) Swap(i, j int) {
 	b.ds[i], b.ds[j] = b.ds[j], b.ds[i]
 	b.others[i], b.others[j] = b.others[j], b.others[i]
+}
+
+// lazyProgram is the program of a published record, compiled when it
+// first runs.
+type lazyProgram struct {
+	once sync.Once
+	mode execmode.ExecMode
+	ep   *execmode.Endpoint
+	prog execmode.Program
+	err  error
+}
+
+// Run compiles the program on the first call, then runs it.
+func (p *lazyProgram) Run(ctx context.Context, inv *execmode.Invocation) (*execmode.Result, error) {
+	p.once.Do(p.compile)
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p.prog.Run(ctx, inv)
+}
+
+func (p *lazyProgram) compile() {
+	compilations.Add(1)
+	prog, err := p.mode.Compile(p.ep)
+	if err == nil && prog == nil {
+		err = fmt.Errorf("exec mode %q compiled no program", p.ep.ExecMode)
+	}
+	if err != nil {
+		// it compiled when it was published: the exec mode changed since
+		p.err = &execmode.ExecError{Kind: execmode.FailRuntime, Status: 500, Message: "the published program no longer compiles",
+			Err: fmt.Errorf("compiling the published program of %q: %w", p.ep.Name, err)}
+		return
+	}
+	p.prog, p.mode, p.ep = prog, nil, nil
 }
 
 func zapKey(k string) zap.Field  { return zap.String("key", k) }

@@ -143,7 +143,13 @@ func served(r *Registry, method, path string, groups ...string) string {
 	if e == nil {
 		return ""
 	}
-	return e.Program.(fakeProgram).code
+	prog := e.Program
+	if lp, ok := prog.(*lazyProgram); ok {
+		// a published record loaded from storage compiles on first use
+		lp.once.Do(lp.compile)
+		prog = lp.prog
+	}
+	return prog.(fakeProgram).code
 }
 
 func kindOf(err error) Kind {

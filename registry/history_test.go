@@ -149,8 +149,13 @@ func TestKeepRevisions(t *testing.T) {
 	if _, err := f.r.Diff(ctx, 2, 4); kindOf(err) != KindNotFound {
 		t.Fatalf("diff of a pruned revision: %v", err)
 	}
-	if found, _ := f.r.loadJSON(ctx, f.r.revisionKey(1), new(revisionFile)); found {
+	if found, _ := f.r.loadJSON(ctx, f.r.revisionKey(2), new(revisionFile)); found {
 		t.Fatal("a pruned revision stays in storage")
+	}
+	// revision 1 is whole and 3 and 4 are deltas of it: its file stays
+	// while they are listed, but it is not listed itself
+	if found, _ := f.r.loadJSON(ctx, f.r.revisionKey(1), new(revisionFile)); !found {
+		t.Fatal("the base of listed revisions was deleted")
 	}
 	res, err := f.r.Rollback(ctx, 3, Origin{Message: "back", Source: "me"})
 	if err != nil || res.Revision != 5 {

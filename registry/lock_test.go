@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -111,10 +112,11 @@ func TestNewerFormatRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"format":2`) {
+	format := fmt.Sprintf(`"format":%d`, storageFormat)
+	if !strings.Contains(string(b), format) {
 		t.Fatalf("the index carries no format: %s", b)
 	}
-	if err := os.WriteFile(ix, []byte(strings.Replace(string(b), `"format":2`, `"format":99`, 1)), 0o600); err != nil {
+	if err := os.WriteFile(ix, []byte(strings.Replace(string(b), format, `"format":99`, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := New(context.Background(), testOptions(f.dir, f.mode)); err == nil || !strings.Contains(err.Error(), "storage format 99") {

@@ -79,6 +79,9 @@ type Registry struct {
 	indexRev int64
 	// revisions are the stored revisions, oldest first.
 	revisions []RevisionInfo
+	// base is the whole revision the live one is or is a delta of; the
+	// next publication stores a delta of it when it can.
+	base baseState
 	// damaged are the stored drafts that could not be read, one detail
 	// each: a publication refuses while there are any.
 	damaged []Detail
@@ -311,36 +314,62 @@ type storedState struct {
 	// cannot be read (fallback).
 	rev       int64
 	published map[string]*Record
+	base      baseState
 	drafts    map[string]*Record
 	damaged   []Detail
+	// stamp is the drafts' stamp when the drafts are known to be the
+	// storage's under it; "" when they were read one by one without the
+	// storage lock (a write may have been under way).
+	stamp string
 }
 
 // readStored reads the live revision of ix and the drafts. It does not
 // touch the registry's state and needs no lock. With fallback, a live
-// revision that cannot be read falls back as loadLive says.
+// revision that cannot be read falls back as loadLive says. The drafts
+// are taken from the revision when none was written since it was
+// published, else read one by one.
 func (r *Registry) readStored(ctx context.Context, ix *indexFile, fallback bool) (*storedState, error) {
-	rev, published, err := r.loadLive(ctx, ix, fallback)
+	// the stamp first: drafts read after it are at least as new
+	stamp, err := r.loadStamp(ctx)
 	if err != nil {
 		return nil, err
 	}
-	drafts, damaged, err := r.loadDrafts(ctx)
+	rf, err := r.loadLive(ctx, ix, fallback)
 	if err != nil {
 		return nil, err
 	}
-	return &storedState{ix: ix, rev: rev, published: published, drafts: drafts, damaged: damaged}, nil
+	st := &storedState{ix: ix, rev: rf.Revision, published: rf.records, stamp: stamp,
+		base: baseState{rev: rf.Base, recs: rf.base}}
+	if rf.Base == 0 {
+		st.base.rev = rf.Revision
+	}
+	if drafts, ok := draftsOf(rf, stamp); ok {
+		st.drafts = drafts
+		return st, nil
+	}
+	st.stamp = ""
+	if st.drafts, st.damaged, err = r.loadDrafts(ctx); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // install makes a state read from storage the registry's, with its table.
 // r.mu must be held.
 func (r *Registry) install(st *storedState, table *Table) {
+	// at start the cache holds nothing another state used
+	stale := r.published != nil
 	r.drafts, r.damaged, r.published, r.rev = st.drafts, st.damaged, st.published, st.rev
 	r.indexRev, r.revisions = st.ix.Revision, st.ix.Revisions
+	r.base = st.base
 	r.dirty = false
 	r.draftIx = nil
-	r.draftStamp = ""
+	r.draftStamp = st.stamp
 	r.gen++
 	r.setLive(table)
-	r.prune()
+	if stale {
+		r.prune()
+	}
 }
 
 // reload reads the index, the live revision and the drafts and makes
@@ -387,7 +416,7 @@ func (r *Registry) lenientTable(cfg *config, rev int64, published map[string]*Re
 		}
 		mine = append(mine, rec)
 	}
-	checked, details := r.cache.checkAll(cfg, mine, false)
+	checked, details := r.cache.checkAll(cfg, mine, false, true)
 	for i, rec := range mine {
 		name, e, ds := rec.Name, checked[i], details[i]
 		if len(ds) > 0 {

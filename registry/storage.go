@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"math"
 	"path"
 	"runtime"
 	"slices"
@@ -23,12 +25,20 @@ import (
 // Storage layout under Options.Prefix:
 //
 //	drafts/<name>.json     one draft record per key
-//	revisions/<n>.json     the record set published as revision n; never
-//	                       overwritten once stored
-//	current                the index: the live revision and the list of
-//	                       revisions; written last, so it is the commit
-//	                       point of a publication
+//	drafts.stamp           a random value stored anew before any draft changes
+//	revisions/<n>.json     revision n; never overwritten once stored. Either
+//	                       whole (its record set) or a delta: the records
+//	                       changed and the names removed since a whole
+//	                       revision, its base, which is kept as long as a
+//	                       kept revision is based on it
+//	current                the index: the live revision, the list of
+//	                       revisions and the bases of the deltas; written
+//	                       last, so it is the commit point of a publication
 //	lock.json              the owner of the storage lock "sync"
+//
+// A revision also says what the drafts were when it was published, and
+// under which stamp: a start that finds that stamp still stored takes the
+// drafts from the revision and reads no draft file.
 //
 // Every key is written whole by certmagic storages (FileStorage renames a
 // temporary file over the key). A rollback also rewrites the drafts: the
@@ -38,8 +48,9 @@ import (
 // leaves alone every draft written since.
 
 // storageFormat is the version of the stored files. Files of a newer
-// format are refused, never misread.
-const storageFormat = 2
+// format are refused, never misread; older ones are read as they are.
+// Format 3 added delta revisions and the drafts of a revision.
+const storageFormat = 3
 
 // revisionFile is the stored form of a revision.
 type revisionFile struct {
@@ -49,10 +60,36 @@ type revisionFile struct {
 	Kind      string    `json:"kind,omitempty"`
 	Message   string    `json:"message,omitempty"`
 	Source    string    `json:"source,omitempty"`
-	// Records are the published drafts, archived ones included.
-	Records []*Record `json:"records"`
+	// Records are the published drafts, archived ones included, when the
+	// file is whole (Base is 0).
+	Records []*Record `json:"records,omitempty"`
+	// Base is the whole revision a delta is taken from; 0 when the file
+	// is whole.
+	Base int64 `json:"base,omitempty"`
+	// Changed are the records of a delta that are not Base's: added or
+	// changed since.
+	Changed []*Record `json:"changed,omitempty"`
+	// Removed names the records of Base a delta does not publish.
+	Removed []string `json:"removed,omitempty"`
 	// Declared are the names of the config's records at publish time.
 	Declared []string `json:"declared,omitempty"`
+	// Drafts are the drafts as they were when the revision was published;
+	// nil when the publisher did not know them.
+	Drafts *draftsAt `json:"drafts,omitempty"`
+
+	// records is the published set by name, once loaded (a delta
+	// applied); base is the record set of its base (of itself, if whole).
+	records, base map[string]*Record
+}
+
+// draftsAt says what the drafts were when a revision was published,
+// relative to its records: under Stamp, the drafts were the revision's
+// records but for Other (drafts that differ, or that a declared record
+// hides) and Absent (records without a draft).
+type draftsAt struct {
+	Stamp  string    `json:"stamp"`
+	Other  []*Record `json:"other,omitempty"`
+	Absent []string  `json:"absent,omitempty"`
 }
 
 // indexFile is the stored form of the "current" key.
@@ -65,6 +102,11 @@ type indexFile struct {
 	RestoreDrafts bool `json:"restore_drafts,omitempty"`
 	// Restore is a rollback whose drafts may not all be rewritten yet.
 	Restore *restoreIntent `json:"restore,omitempty"`
+	// Bases maps each listed delta revision to its base.
+	Bases map[int64]int64 `json:"bases,omitempty"`
+	// Held are revisions no longer listed whose files are kept as the
+	// bases of listed ones.
+	Held []int64 `json:"held,omitempty"`
 }
 
 // restoreIntent is what a rollback is to do to the drafts: make them the
@@ -241,6 +283,12 @@ func (r *Registry) rebuildIndex(ctx context.Context) (*indexFile, error) {
 		}
 		ix.Revisions = append(ix.Revisions, RevisionInfo{Revision: n, CreatedAt: rf.CreatedAt, Kind: rf.Kind,
 			Message: rf.Message, Source: rf.Source, Endpoints: countActive(rf.Records)})
+		if rf.Base != 0 {
+			if ix.Bases == nil {
+				ix.Bases = make(map[int64]int64)
+			}
+			ix.Bases[n] = rf.Base
+		}
 		ix.Revision = n
 	}
 	r.logger().Error("the revision index was missing or damaged; rebuilt from the revision files",
@@ -258,7 +306,8 @@ func countActive(recs []*Record) int {
 	return n
 }
 
-func (r *Registry) loadRevision(ctx context.Context, rev int64) (*revisionFile, error) {
+// loadRevisionFile reads the file of revision rev as it is stored.
+func (r *Registry) loadRevisionFile(ctx context.Context, rev int64) (*revisionFile, error) {
 	rf := new(revisionFile)
 	key := r.revisionKey(rev)
 	found, err := r.loadJSON(ctx, key, rf)
@@ -274,20 +323,54 @@ func (r *Registry) loadRevision(ctx context.Context, rev int64) (*revisionFile, 
 	return rf, nil
 }
 
-// loadLive reads the records of the index's live revision. With fallback,
-// a live revision that cannot be read falls back to the newest older one
-// that reads whole (logged); rev is the revision returned.
-func (r *Registry) loadLive(ctx context.Context, ix *indexFile, fallback bool) (rev int64, published map[string]*Record, err error) {
+// loadRevision reads revision rev with its record set: a delta is
+// applied to its base. Records are then the set sorted by name.
+func (r *Registry) loadRevision(ctx context.Context, rev int64) (*revisionFile, error) {
+	rf, err := r.loadRevisionFile(ctx, rev)
+	if err != nil {
+		return nil, err
+	}
+	if rf.Base == 0 {
+		rf.records = recordMap(rf.Records)
+		rf.base = rf.records
+		return rf, nil
+	}
+	base, err := r.loadRevisionFile(ctx, rf.Base)
+	if err != nil {
+		return nil, fmt.Errorf("loading revision %d, a delta of revision %d: %w", rev, rf.Base, err)
+	}
+	if base.Base != 0 {
+		return nil, fmt.Errorf("loading revision %d: its base %d is a delta itself", rev, rf.Base)
+	}
+	rf.base = recordMap(base.Records)
+	rf.records = maps.Clone(rf.base)
+	for _, n := range rf.Removed {
+		delete(rf.records, n)
+	}
+	maps.Copy(rf.records, recordMap(rf.Changed))
+	rf.Records = sortedRecords(rf.records)
+	return rf, nil
+}
+
+// noRevisionFile is the state before the first publication.
+func noRevisionFile() *revisionFile {
+	return &revisionFile{records: map[string]*Record{}, base: map[string]*Record{}}
+}
+
+// loadLive reads the index's live revision. With fallback, a live
+// revision that cannot be read falls back to the newest older one that
+// reads whole (logged); the revision returned says which it is.
+func (r *Registry) loadLive(ctx context.Context, ix *indexFile, fallback bool) (*revisionFile, error) {
 	if ix.Revision == 0 {
-		return 0, map[string]*Record{}, nil
+		return noRevisionFile(), nil
 	}
 	rf, err := r.loadRevision(ctx, ix.Revision)
 	var fe *formatError
 	if err == nil {
-		return ix.Revision, recordMap(rf.Records), nil
+		return rf, nil
 	}
 	if !fallback || errors.As(err, &fe) {
-		return 0, nil, err
+		return nil, err
 	}
 	r.logger().Error("the live revision cannot be read; serving the newest revision that reads whole",
 		zapKey(r.revisionKey(ix.Revision)), zapErr(err))
@@ -302,10 +385,11 @@ func (r *Registry) loadLive(ctx context.Context, ix *indexFile, fallback bool) (
 			continue
 		}
 		r.logger().Warn("serving an older revision", zap.Int64("revision", n), zap.Int64("index_revision", ix.Revision))
-		return n, recordMap(rf.Records), nil
+		rf.Drafts = nil // the drafts moved on since
+		return rf, nil
 	}
 	r.logger().Error("no stored revision reads whole; serving the declared endpoints only")
-	return 0, map[string]*Record{}, nil
+	return noRevisionFile(), nil
 }
 
 // nextRevision is the first number above every revision the index lists
@@ -454,4 +538,153 @@ func (r *Registry) lockStorage(ctx context.Context) (*held, error) {
 	ctx, cancel := context.WithTimeout(ctx, lockWait)
 	defer cancel()
 	return r.lock.acquire(ctx)
+}
+
+// baseState is the whole revision the live one is, or is a delta of.
+type baseState struct {
+	rev  int64
+	recs map[string]*Record
+}
+
+// deltaLimit is how many records may differ from the base before a
+// revision of n records is stored whole again: a one-record sync then
+// writes about sqrt(n) records on average instead of n.
+func deltaLimit(n int) int {
+	return max(64, int(math.Sqrt(float64(2*n))))
+}
+
+// revisionToStore makes the file that stores set as revision rev: a delta
+// of the live revision's base when few records differ from it, else the
+// whole set. With drafts, the file says what the drafts are now. r.wmu and
+// the storage lock must be held.
+func (r *Registry) revisionToStore(ctx context.Context, rev int64, set map[string]*Record, kind string, o Origin, drafts bool) *revisionFile {
+	rf := &revisionFile{Format: storageFormat, Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond),
+		Kind: kind, Message: o.Message, Source: o.Source, records: set}
+	rf.Declared = slices.Sorted(maps.Keys(r.cfg.declared))
+	if changed, removed, ok := r.deltaOf(ctx, set); ok {
+		rf.Base, rf.Changed, rf.Removed, rf.base = r.base.rev, changed, removed, r.base.recs
+	} else {
+		rf.Records, rf.base = sortedRecords(set), set
+	}
+	if drafts {
+		rf.Drafts = r.draftsNow(set)
+	}
+	return rf
+}
+
+// deltaOf lists what set changes of the base; ok is false when that is
+// too much, or there is no base to take a delta of. r.wmu must be held.
+func (r *Registry) deltaOf(ctx context.Context, set map[string]*Record) (changed []*Record, removed []string, ok bool) {
+	b := r.base
+	if b.rev == 0 || b.recs == nil {
+		return nil, nil, false
+	}
+	limit := deltaLimit(len(set))
+	for n, rec := range set {
+		if old := b.recs[n]; old == nil || (old != rec && !samePublished(old, rec)) {
+			if changed = append(changed, rec); len(changed) > limit {
+				return nil, nil, false
+			}
+		}
+	}
+	for n := range b.recs {
+		if _, ok := set[n]; !ok {
+			if removed = append(removed, n); len(changed)+len(removed) > limit {
+				return nil, nil, false
+			}
+		}
+	}
+	if !r.storage.Exists(ctx, r.revisionKey(b.rev)) {
+		return nil, nil, false
+	}
+	slices.SortFunc(changed, func(a, b *Record) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(removed)
+	return changed, removed, true
+}
+
+// draftsNow says what the drafts are next to set, when this instance
+// knows them to be the storage's; nil when it does not, when some cannot
+// be read, or when they differ from set in too many records. r.wmu must
+// be held.
+func (r *Registry) draftsNow(set map[string]*Record) *draftsAt {
+	if r.draftStamp == "" || len(r.damaged) > 0 {
+		return nil
+	}
+	d := &draftsAt{Stamp: r.draftStamp}
+	limit := deltaLimit(len(set))
+	for _, n := range slices.Sorted(maps.Keys(r.drafts)) {
+		draft := r.drafts[n]
+		if rec := set[n]; rec == nil || (rec != draft && !samePublished(rec, draft)) {
+			d.Other = append(d.Other, draft)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(set)) {
+		if _, ok := r.drafts[n]; !ok {
+			d.Absent = append(d.Absent, n)
+		}
+	}
+	if len(d.Other)+len(d.Absent) > limit {
+		return nil
+	}
+	return d
+}
+
+// draftsOf returns the drafts rf says there were, when the drafts' stamp
+// is still the one it names: nothing was written since. ok is false when
+// the drafts must be read.
+func draftsOf(rf *revisionFile, stamp string) (map[string]*Record, bool) {
+	if rf.Drafts == nil || stamp == "" || rf.Drafts.Stamp != stamp {
+		return nil, false
+	}
+	drafts := maps.Clone(rf.records)
+	for _, n := range rf.Drafts.Absent {
+		delete(drafts, n)
+	}
+	maps.Copy(drafts, recordMap(rf.Drafts.Other))
+	return drafts, true
+}
+
+// indexAfter is the index that publishes rf: rf is listed and live, the
+// newest keep revisions stay listed. Dropped lists the revision files to
+// delete: those no longer listed that no listed delta is based on.
+func indexAfter(ix *indexFile, rf *revisionFile, endpoints, keep int, intent *restoreIntent) (next *indexFile, dropped []int64) {
+	info := RevisionInfo{Revision: rf.Revision, CreatedAt: rf.CreatedAt, Kind: rf.Kind, Message: rf.Message,
+		Source: rf.Source, Endpoints: endpoints}
+	kept := append(slices.Clone(ix.Revisions), info)
+	var gone []int64
+	if len(kept) > keep {
+		for _, ri := range kept[:len(kept)-keep] {
+			gone = append(gone, ri.Revision)
+		}
+		kept = kept[len(kept)-keep:]
+	}
+	next = &indexFile{Format: storageFormat, Revision: rf.Revision, Revisions: kept, Restore: intent}
+	bases := map[int64]bool{}
+	for _, ri := range kept {
+		b := ix.Bases[ri.Revision]
+		if ri.Revision == rf.Revision {
+			b = rf.Base
+		}
+		if b != 0 {
+			if next.Bases == nil {
+				next.Bases = make(map[int64]int64)
+			}
+			next.Bases[ri.Revision] = b
+			bases[b] = true
+		}
+	}
+	listed := func(n int64) bool {
+		return slices.ContainsFunc(kept, func(ri RevisionInfo) bool { return ri.Revision == n })
+	}
+	for _, n := range append(gone, ix.Held...) {
+		switch {
+		case bases[n] && !listed(n):
+			next.Held = append(next.Held, n)
+		case !bases[n]:
+			dropped = append(dropped, n)
+		}
+	}
+	slices.Sort(next.Held)
+	next.Held = slices.Compact(next.Held)
+	return next, dropped
 }

@@ -168,7 +168,7 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 		}
 		mine = append(mine, rec)
 	}
-	entries, details := r.cache.checkAll(cfg, mine, false)
+	entries, details := r.cache.checkAll(cfg, mine, false, false)
 	for i, rec := range mine {
 		for _, d := range details[i] {
 			d.Name = rec.Name
@@ -407,29 +407,12 @@ func (r *Registry) finishInterrupted(ctx context.Context, h *held, ix *indexFile
 // With intent, the index carries the rollback's intent for the drafts.
 // r.wmu and the storage lock must be held.
 func (r *Registry) publish(ctx context.Context, h *held, ix *indexFile, rev int64, set map[string]*Record, table *Table, intent *restoreIntent, kind string, o Origin) (*indexFile, error) {
-	rf := revisionFile{Format: storageFormat, Revision: rev, CreatedAt: r.now().UTC().Truncate(time.Millisecond),
-		Kind: kind, Message: o.Message, Source: o.Source}
-	for _, n := range slices.Sorted(maps.Keys(set)) {
-		rf.Records = append(rf.Records, set[n])
-	}
-	rf.Declared = slices.Sorted(maps.Keys(r.cfg.declared))
+	rf := r.revisionToStore(ctx, rev, set, kind, o, intent == nil)
 	if err := r.storeJSON(ctx, r.revisionKey(rev), rf); err != nil {
 		r.abandon(ctx, rev)
 		return nil, fmt.Errorf("publishing revision %d: %w", rev, err)
 	}
-	info := RevisionInfo{Revision: rev, CreatedAt: rf.CreatedAt, Kind: kind, Message: o.Message, Source: o.Source,
-		Endpoints: len(table.Entries())}
-	kept := append(append([]RevisionInfo(nil), ix.Revisions...), info)
-	var dropped []RevisionInfo
-	if keep := r.cfg.keepRevisions; len(kept) > keep {
-		dropped, kept = kept[:len(kept)-keep], kept[len(kept)-keep:]
-	}
-	next := &indexFile{
-		Format:    storageFormat,
-		Revision:  rev,
-		Revisions: kept,
-		Restore:   intent,
-	}
+	next, dropped := indexAfter(ix, rf, len(table.Entries()), r.cfg.keepRevisions, intent)
 	if err := h.check(ctx); err != nil {
 		r.abandon(ctx, rev)
 		return nil, fmt.Errorf("publishing revision %d: %w", rev, err)
@@ -449,15 +432,19 @@ func (r *Registry) publish(ctx context.Context, h *held, ix *indexFile, rev int6
 	}
 	r.mu.Lock()
 	r.published, r.rev, r.indexRev, r.revisions = set, rev, rev, next.Revisions
+	r.base = baseState{rev: rf.Base, recs: rf.base}
+	if rf.Base == 0 {
+		r.base.rev = rev
+	}
 	r.gen++
 	r.setLive(table)
 	r.mu.Unlock()
 	r.pruneAfter(changed)
 	// The index no longer lists them: a failed delete leaves a file that
 	// nothing reads, so it is logged, not returned.
-	for _, ri := range dropped {
-		if err := r.storage.Delete(ctx, r.revisionKey(ri.Revision)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.logger().Warn("deleting a pruned revision", zap.Int64("revision", ri.Revision), zap.Error(err))
+	for _, n := range dropped {
+		if err := r.storage.Delete(ctx, r.revisionKey(n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			r.logger().Warn("deleting a pruned revision", zap.Int64("revision", n), zap.Error(err))
 		}
 	}
 	return next, nil
