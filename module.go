@@ -291,8 +291,13 @@ func (a *App) buildPipeline(ctx caddy.Context) error {
 		Logger:         a.logger,
 		SnippetLogger:  caddy.Log().Named("endpoint.snippet"),
 		Secrets:        a.secretValues,
+		Scope:          a.poolKey,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	a.pipeline.Hold(a.view.Live().Entries())
+	return nil
 }
 
 // storageKey names a storage so that two configs on the same storage share
@@ -418,6 +423,9 @@ func (a *App) Stop() error {
 
 // Cleanup releases the shared registry; it tolerates a half-provisioned app.
 func (a *App) Cleanup() error {
+	if a.pipeline != nil {
+		a.pipeline.Close()
+	}
 	if a.env != nil {
 		a.env.Close()
 	}

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"math"
 	"net/http"
 	"strconv"
@@ -8,7 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+
 	"github.com/caddy-endpoint/endpoint/execmode"
+	"github.com/caddy-endpoint/endpoint/registry"
 )
 
 // Circuit breaker settings: after tripAfter limit failures in a row (step
@@ -30,20 +36,119 @@ const (
 	CircuitHalfOpen = "half_open"
 )
 
-// gates holds the gate of each endpoint by name.
+// circuits holds the gates of every pipeline across config reloads, so
+// that a reload neither closes an open circuit nor forgets the runs in
+// flight. A gate is keyed by the app's scope (its storage), the
+// endpoint's name and a fingerprint of its record: a changed record
+// (a new version, or a declared one with other code) gets a new gate,
+// closed.
+var circuits = caddy.NewUsagePool()
+
+// gates holds the gate of each endpoint of one pipeline by name, each
+// held in circuits until the pipeline is closed or the endpoint changes.
 type gates struct {
-	byName sync.Map // string -> *gate
+	scope  string
+	mu     sync.Mutex
+	byName sync.Map // string -> *held
 }
 
-func newGates() *gates { return &gates{} }
+// held is the gate of one entry, under its key in circuits.
+type held struct {
+	entry *registry.Entry
+	key   string
+	g     *gate
+}
 
-func (g *gates) of(name string) *gate {
-	if v, ok := g.byName.Load(name); ok {
-		return v.(*gate)
+func newGates(scope string) *gates { return &gates{scope: scope} }
+
+// of is the gate of e; switched says it was not the gate held for e's
+// name until now.
+func (gs *gates) of(e *registry.Entry) (g *gate, switched bool) {
+	if h, ok := gs.byName.Load(e.Record.Name); ok && h.(*held).entry == e {
+		return h.(*held).g, false
 	}
-	v, _ := g.byName.LoadOrStore(name, &gate{})
-	return v.(*gate)
+	return gs.hold(e)
 }
+
+// hold finds e's gate in circuits (or makes it) and holds it instead of
+// the gate of the record the name had before; switched says it was not
+// the gate held for the name.
+func (gs *gates) hold(e *registry.Entry) (g *gate, switched bool) {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	name := e.Record.Name
+	var prev *held
+	if v, ok := gs.byName.Load(name); ok {
+		if prev = v.(*held); prev.entry == e {
+			return prev.g, false
+		}
+	}
+	key := gs.scope + "\x00" + name + "\x00" + fingerprint(e.Record)
+	v, _ := circuits.LoadOrStore(key, &gate{})
+	g = v.(*gate)
+	gs.byName.Store(name, &held{entry: e, key: key, g: g})
+	if prev != nil {
+		_, _ = circuits.Delete(prev.key)
+	}
+	return g, prev == nil || prev.g != g
+}
+
+// byNameOf is the gate last held for the endpoint name, nil for none.
+func (gs *gates) byNameOf(name string) *gate {
+	if v, ok := gs.byName.Load(name); ok {
+		return v.(*held).g
+	}
+	return nil
+}
+
+// release gives back every gate held.
+func (gs *gates) release() {
+	gs.mu.Lock()
+	defer gs.mu.Unlock()
+	gs.byName.Range(func(k, v any) bool {
+		_, _ = circuits.Delete(v.(*held).key)
+		gs.byName.Delete(k)
+		return true
+	})
+}
+
+// fingerprint tells two versions of a record apart: its JSON form, hashed.
+func fingerprint(rec *registry.Record) string {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return strconv.FormatInt(rec.Version, 10)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Hold takes, at provision, the gates of the entries the config starts
+// serving, so that the circuits of endpoints the old config served
+// outlive its cleanup even if no request reaches them in between.
+func (p *Pipeline) Hold(entries []*registry.Entry) {
+	for _, e := range entries {
+		if g, _ := p.gates.hold(e); g.open() {
+			p.cfg.Metrics.circuit.WithLabelValues(e.Record.Name).Set(1)
+		}
+	}
+}
+
+// gateOf is e's gate; the circuit gauge follows when the name changes
+// gates (a changed record starts closed).
+func (p *Pipeline) gateOf(e *registry.Entry) *gate {
+	g, switched := p.gates.of(e)
+	if switched {
+		v := 0.0
+		if g.open() {
+			v = 1
+		}
+		p.cfg.Metrics.circuit.WithLabelValues(e.Record.Name).Set(v)
+	}
+	return g
+}
+
+// Close gives back what the pipeline holds across reloads.
+func (p *Pipeline) Close() { p.gates.release() }
 
 // gate is one endpoint's runs in flight and its circuit.
 type gate struct {
@@ -57,6 +162,9 @@ type gate struct {
 	tripped   bool // the circuit opened and has not closed since
 }
 
+// Destruct is for circuits: a gate holds nothing to release.
+func (*gate) Destruct() error { return nil }
+
 // CircuitStatus is what GET /endpoint/endpoints/{name} shows of a circuit.
 type CircuitStatus struct {
 	// State is closed, open or half_open.
@@ -69,7 +177,11 @@ type CircuitStatus struct {
 
 // Circuit reports the circuit of the endpoint name.
 func (p *Pipeline) Circuit(name string) CircuitStatus {
-	return p.gates.of(name).status(time.Now())
+	g := p.gates.byNameOf(name)
+	if g == nil {
+		return CircuitStatus{State: CircuitClosed}
+	}
+	return g.status(time.Now())
 }
 
 func (g *gate) status(now time.Time) CircuitStatus {
@@ -85,6 +197,14 @@ func (g *gate) status(now time.Time) CircuitStatus {
 	return st
 }
 
+// open says the circuit has opened and not closed since (open or half
+// open), as the gauge counts it.
+func (g *gate) open() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tripped
+}
+
 func retryAfter(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
 }
@@ -98,7 +218,7 @@ func (p *Pipeline) admit(c *call) int {
 		return 0
 	}
 	name := c.entry.Record.Name
-	g := p.gates.of(name)
+	g := p.gateOf(c.entry)
 	if wait, ok := g.enter(time.Now()); !ok {
 		p.cfg.Metrics.refused.WithLabelValues(name, "circuit").Inc()
 		c.w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))

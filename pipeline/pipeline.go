@@ -44,6 +44,9 @@ type Config struct {
 	Logger, SnippetLogger *zap.Logger
 	// Secrets are values kept out of failure logs.
 	Secrets []string
+	// Scope names the app's storage: endpoints' circuits and runs in
+	// flight are kept across reloads for the same scope.
+	Scope string
 }
 
 // Pipeline applies the request rules of one app config.
@@ -77,7 +80,7 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.SnippetLogger == nil {
 		cfg.SnippetLogger = zap.NewNop()
 	}
-	p := &Pipeline{cfg: cfg, auth: auth, secrets: newSecretRedactor(cfg.Secrets), gates: newGates()}
+	p := &Pipeline{cfg: cfg, auth: auth, secrets: newSecretRedactor(cfg.Secrets), gates: newGates(cfg.Scope)}
 	p.live = &liveSink{p: p}
 	return p, nil
 }

@@ -519,3 +519,69 @@ func TestSchemaValidationDeadline(t *testing.T) {
 		t.Fatalf("shallow body after: %v %v", a, err)
 	}
 }
+
+// TestCircuitAcrossReload: an open circuit stays open across a config
+// reload (it used to start closed again, so a reload let a runaway
+// endpoint run anew), for a stored and a declared endpoint; a changed
+// endpoint starts closed.
+func TestCircuitAcrossReload(t *testing.T) {
+	c := startCaddy(t, config{App: appUsers + `
+		max_steps 1000
+		define spin {
+			route /spin
+			auth public
+			exec_as bot
+			code ` + "`while True:\n    pass\nresult = {}`" + `
+		}`})
+	c.create(publicRecord("loop", "/loop", "while True:\n    pass\nresult = {}"))
+	c.sync()
+	circuit := func(name string) map[string]any {
+		rec := expect(t, c.admin("GET", "/endpoint/endpoints/"+name, nil), 200).JSON(t)
+		circuit, _ := rec["circuit"].(map[string]any)
+		return circuit
+	}
+	for _, name := range []string{"loop", "spin"} {
+		for i := range 5 {
+			if a := c.get("/" + name); a.Status != 500 {
+				t.Fatalf("%s run %d: %s", name, i, a)
+			}
+		}
+		if st := circuit(name); st["state"] != "open" {
+			t.Fatalf("%s before the reload: %v", name, st)
+		}
+	}
+
+	reload := func(timeout string, spinCode string) {
+		cfg := c.runningConfig()
+		app := endpointApp(t, cfg)
+		app["timeout"] = timeout
+		if spinCode != "" {
+			app["endpoints"].([]any)[0].(map[string]any)["code_snippet"] = spinCode
+		}
+		expect(t, c.load(cfg), 200)
+		waitFor(t, func() bool { return endpointApp(t, c.runningConfig())["timeout"] == timeout })
+	}
+	reload("4s", "")
+	for _, name := range []string{"loop", "spin"} {
+		st := circuit(name)
+		if st["state"] == "closed" || st["failures"].(float64) < 5 {
+			t.Fatalf("%s after the reload: %v", name, st)
+		}
+	}
+	if a := c.get("/loop"); a.Status != 503 && a.Status != 500 {
+		t.Fatalf("loop after the reload: %s", a)
+	}
+
+	// changed endpoints start closed: the stored one by a new version,
+	// the declared one by new code in the config
+	expect(t, c.admin("PATCH", "/endpoint/endpoints/loop", `{"code_snippet": "result = {\"payload\": 1}"}`, "Content-Type", "application/merge-patch+json"), 200)
+	c.sync()
+	reload("3s", `result = {"payload": 2}`)
+	expect(t, c.get("/loop"), 200)
+	expect(t, c.get("/spin"), 200)
+	for _, name := range []string{"loop", "spin"} {
+		if st := circuit(name); st["state"] != "closed" || st["failures"].(float64) != 0 {
+			t.Fatalf("%s after its change: %v", name, st)
+		}
+	}
+}
