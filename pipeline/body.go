@@ -58,11 +58,8 @@ func (p *Pipeline) size(c *call) int {
 		return writeError(c.w, http.StatusBadRequest, "reading the request body failed")
 	}
 	c.body = body
-	if c.unread {
-		// read whole: the connection may serve the next request
-		c.unread = false
-		c.w.Header().Del("Connection")
-	}
+	// read whole: the connection may serve the next request
+	c.unread = false
 	return 0
 }
 

@@ -106,8 +106,10 @@ type call struct {
 	// ran says the program was started.
 	gate *gate
 	ran  bool
-	// unread says the request's body is not read yet.
+	// unread says the request's body is not read yet; early is w while
+	// it is, which adds Connection: close to an answer written then.
 	unread bool
+	early  earlyWriter
 	// deadline is the request's time limit: the body read, the schema
 	// validation and the run all end by it.
 	deadline time.Time
@@ -134,7 +136,8 @@ func (p *Pipeline) serve(c *call) {
 	start := time.Now()
 	if c.sink == p.live && hasBody(c.r) {
 		c.unread = true
-		c.w.Header().Set("Connection", "close")
+		c.early = earlyWriter{ResponseWriter: c.w, c: c}
+		c.w = &c.early
 		defer c.dropUnread()
 	}
 	if p.method(c) {
@@ -146,6 +149,23 @@ func (p *Pipeline) serve(c *call) {
 	status := p.answer(c)
 	c.sink.Served(c.entry.Record.Name, status, time.Since(start))
 }
+
+// earlyWriter is the ResponseWriter of a call whose body is not read yet:
+// an answer written before the read says Connection: close.
+type earlyWriter struct {
+	http.ResponseWriter
+	c *call
+}
+
+func (w *earlyWriter) WriteHeader(status int) {
+	if w.c.unread {
+		w.Header().Set("Connection", "close")
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *earlyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // dropUnread ends the connection of a request answered before its body
 // was read whole: the server would otherwise read what is left of it
