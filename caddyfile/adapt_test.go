@@ -76,22 +76,6 @@ func AdaptGoldens(t *testing.T, dir string) map[string][]byte {
 	return adapted
 }
 
-// EndpointApp returns the raw apps.endpoint of an adapted config.
-func EndpointApp(t *testing.T, config []byte) json.RawMessage {
-	t.Helper()
-	var cfg struct {
-		Apps map[string]json.RawMessage `json:"apps"`
-	}
-	if err := json.Unmarshal(config, &cfg); err != nil {
-		t.Fatalf("decoding adapted config: %v", err)
-	}
-	app, ok := cfg.Apps[AppName]
-	if !ok {
-		t.Fatalf("adapted config has no apps.%s", AppName)
-	}
-	return app
-}
-
 // DecodeStrict decodes raw into v refusing unknown fields and checks that
 // v encodes back to the same JSON, so that no field was dropped.
 func DecodeStrict(t *testing.T, raw []byte, v any) {
@@ -120,9 +104,5 @@ func DecodeStrict(t *testing.T, raw []byte, v any) {
 }
 
 func TestGlobalGoldens(t *testing.T) {
-	for name, out := range AdaptGoldens(t, "testdata") {
-		t.Run(name, func(t *testing.T) {
-			DecodeStrict(t, EndpointApp(t, out), new(appConfig))
-		})
-	}
+	AdaptGoldens(t, "testdata")
 }

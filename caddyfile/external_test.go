@@ -2,36 +2,15 @@ package caddyfile_test
 
 import (
 	"encoding/json"
-	"reflect"
 	"sort"
-	"strings"
 	"testing"
 
 	endpoint "github.com/caddy-endpoint/endpoint"
 	ecaddyfile "github.com/caddy-endpoint/endpoint/caddyfile"
 )
 
-// TestGoldensDecodeIntoApp decodes the endpoint app of every golden
-// strictly into the root package's App: a key the mirror writes that App
-// does not know fails here.
-func TestGoldensDecodeIntoApp(t *testing.T) {
-	for _, dir := range []string{"testdata", "testdata/handler"} {
-		for name, out := range ecaddyfile.AdaptGoldens(t, dir) {
-			t.Run(name, func(t *testing.T) {
-				apps := appsOf(t, out)
-				raw, ok := apps["endpoint"]
-				if !ok {
-					return // a site without the global option
-				}
-				ecaddyfile.DecodeStrict(t, raw, new(endpoint.App))
-			})
-		}
-	}
-}
-
-// TestHandlerGoldens decodes every adapted `endpoint` handler strictly into
-// the root package's Handler and checks the goldens hold the handlers the
-// Caddyfiles declare.
+// TestHandlerGoldens checks that the goldens hold the `endpoint`
+// handlers the Caddyfiles declare, each in the root package's Handler.
 func TestHandlerGoldens(t *testing.T) {
 	wantCount := map[string]int{
 		"handler_bare.caddytest":               1,
@@ -62,31 +41,6 @@ func TestHandlerGoldens(t *testing.T) {
 	}
 }
 
-// TestMirrorMatchesApp compares the JSON shape (every key path and its Go
-// type) of the package's mirror with the root App, both ways.
-func TestMirrorMatchesApp(t *testing.T) {
-	got := jsonShape(reflect.TypeOf(ecaddyfile.AppConfig{}))
-	want := jsonShape(reflect.TypeOf(endpoint.App{}))
-	if len(want) < 20 {
-		t.Fatalf("the shape of endpoint.App has only %d keys: %q", len(want), want)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("the Caddyfile mirror of the app config drifted from endpoint.App\nmirror: %s\n   App: %s",
-			strings.Join(got, "\n        "), strings.Join(want, "\n        "))
-	}
-}
-
-func appsOf(t *testing.T, config []byte) map[string]json.RawMessage {
-	t.Helper()
-	var cfg struct {
-		Apps map[string]json.RawMessage `json:"apps"`
-	}
-	if err := json.Unmarshal(config, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	return cfg.Apps
-}
-
 // findHandlers returns every JSON object, at any depth, whose "handler"
 // is name.
 func findHandlers(v any, name string) []map[string]any {
@@ -110,46 +64,4 @@ func findHandlers(v any, name string) []map[string]any {
 		}
 	}
 	return found
-}
-
-// jsonShape lists the JSON key paths of t with the Go type at each leaf,
-// sorted. Map keys and slice elements are written as "*" and "[]".
-func jsonShape(t reflect.Type) []string {
-	var out []string
-	var walk func(t reflect.Type, path string)
-	walk = func(t reflect.Type, path string) {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		switch {
-		case t.Kind() == reflect.Struct && t.PkgPath() != "time":
-			for i := range t.NumField() {
-				f := t.Field(i)
-				if !f.IsExported() {
-					continue
-				}
-				tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-				if tag == "-" {
-					continue
-				}
-				if f.Anonymous && tag == "" {
-					walk(f.Type, path)
-					continue
-				}
-				if tag == "" {
-					tag = f.Name
-				}
-				walk(f.Type, path+"."+tag)
-			}
-		case t.Kind() == reflect.Map:
-			walk(t.Elem(), path+".*")
-		case t.Kind() == reflect.Slice:
-			walk(t.Elem(), path+"[]")
-		default:
-			out = append(out, path+" "+t.String())
-		}
-	}
-	walk(t, "")
-	sort.Strings(out)
-	return out
 }

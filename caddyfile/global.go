@@ -2,9 +2,9 @@
 // option `endpoint { … }`, which becomes the `endpoint` app, and the body of
 // the handler directive `endpoint`, which the root package registers.
 //
-// It must not import the root package (the root package imports it), so the
-// app config is mirrored here by appConfig; the tests decode every adapted
-// config into the root App strictly so the two cannot drift.
+// It fills the app's own config types (package config) and checks the
+// syntax only: what the values mean is checked once, when the app
+// provisions, and `caddy validate` reports it.
 package caddyfile
 
 import (
@@ -22,7 +22,9 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/dustin/go-humanize"
 
+	"github.com/caddy-endpoint/endpoint/config"
 	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/pipeline"
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
@@ -31,38 +33,6 @@ const AppName = "endpoint"
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption(AppName, parseGlobal)
-}
-
-// appConfig mirrors the JSON of the root package's App.
-type appConfig struct {
-	SyncInterval   caddy.Duration         `json:"sync_interval,omitempty"`
-	MaxBodySize    int64                  `json:"max_body_size,omitempty"`
-	MaxSteps       uint64                 `json:"max_steps,omitempty"`
-	Timeout        caddy.Duration         `json:"timeout,omitempty"`
-	Users          map[string]*userConfig `json:"users,omitempty"`
-	Secrets        map[string]string      `json:"secrets,omitempty"`
-	Endpoints      []*declaredEndpoint    `json:"endpoints,omitempty"`
-	KeepRevisions  int                    `json:"keep_revisions,omitempty"`
-	StoreMaxKeys   int                    `json:"store_max_keys,omitempty"`
-	StoreMaxBytes  int64                  `json:"store_max_bytes,omitempty"`
-	MaxMemory      int64                  `json:"max_memory,omitempty"`
-	MaxConcurrency int                    `json:"max_concurrency,omitempty"`
-	ExecModes      caddy.ModuleMap        `json:"exec_modes,omitempty"`
-}
-
-// userConfig mirrors the JSON of the root package's User.
-type userConfig struct {
-	Password  string      `json:"password,omitempty"`
-	TokenHash string      `json:"token_hash,omitempty"`
-	Roles     []string    `json:"roles,omitempty"`
-	Grants    *env.Grants `json:"grants,omitempty"`
-}
-
-// declaredEndpoint mirrors the JSON of the root package's DeclaredEndpoint.
-type declaredEndpoint struct {
-	registry.Record
-	CodeFile   string `json:"code_file,omitempty"`
-	SchemaFile string `json:"schema_file,omitempty"`
 }
 
 // parseGlobal sets up the endpoint app from the global option:
@@ -109,7 +79,7 @@ type declaredEndpoint struct {
 // The option may appear more than once; the blocks are merged, and a name or
 // setting given twice is an error.
 func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
-	cfg := new(appConfig)
+	cfg := new(config.App)
 	if existing != nil {
 		app, ok := existing.(httpcaddyfile.App)
 		if !ok {
@@ -119,13 +89,13 @@ func parseGlobal(d *caddyfile.Dispenser, existing any) (any, error) {
 			return nil, fmt.Errorf("merging endpoint options: %v", err)
 		}
 	}
-	if err := cfg.unmarshalCaddyfile(d); err != nil {
+	if err := unmarshalGlobal(d, cfg); err != nil {
 		return nil, err
 	}
 	return httpcaddyfile.App{Name: AppName, Value: caddyconfig.JSON(cfg, nil)}, nil
 }
 
-func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
+func unmarshalGlobal(d *caddyfile.Dispenser, cfg *config.App) error {
 	d.Next() // the option name
 	if d.NextArg() {
 		return d.Errf("endpoint takes no arguments, only a block")
@@ -139,27 +109,27 @@ func (cfg *appConfig) unmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "timeout":
 			err = parseDurationOnce(d, &cfg.Timeout)
 		case "max_body_size":
-			err = cfg.parseMaxBodySize(d)
+			err = parseMaxBodySize(d, cfg)
 		case "max_steps":
-			err = cfg.parseMaxSteps(d)
+			err = parseMaxSteps(d, cfg)
 		case "max_memory":
 			err = parseSizeOnce(d, "max_memory", &cfg.MaxMemory)
 		case "max_concurrency":
-			err = cfg.parseMaxConcurrency(d)
+			err = parseMaxConcurrency(d, cfg)
 		case "keep_revisions":
-			err = cfg.parseKeepRevisions(d)
+			err = parseKeepRevisions(d, cfg)
 		case "exec_mode":
-			err = cfg.parseExecMode(d)
+			err = parseExecMode(d, cfg)
 		case "store_max_keys":
-			err = cfg.parseStoreMaxKeys(d)
+			err = parseStoreMaxKeys(d, cfg)
 		case "store_max_bytes":
-			err = cfg.parseStoreMaxBytes(d)
+			err = parseStoreMaxBytes(d, cfg)
 		case "secret":
-			err = cfg.parseSecret(d)
+			err = parseSecret(d, cfg)
 		case "user":
-			err = cfg.parseUser(d)
+			err = parseUser(d, cfg)
 		case "define":
-			err = cfg.parseDefine(d)
+			err = parseDefine(d, cfg)
 		default:
 			return d.Errf("unrecognized endpoint option %q", option)
 		}
@@ -256,7 +226,7 @@ func parseDurationOnce(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 // parseMaxBodySize reads a size as Caddy's request_body max_size does
 // (go-humanize): 1MB is 1000000 bytes, 1MiB is 1048576, a bare number is
 // bytes.
-func (cfg *appConfig) parseMaxBodySize(d *caddyfile.Dispenser) error {
+func parseMaxBodySize(d *caddyfile.Dispenser, cfg *config.App) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
@@ -281,12 +251,12 @@ func (cfg *appConfig) parseMaxBodySize(d *caddyfile.Dispenser) error {
 // parseExecMode adds an exec mode: the module endpoint.exec_modes.<name>,
 // configured by its own Caddyfile block when it reads one. Naming exec
 // modes replaces the default set (code only).
-func (cfg *appConfig) parseExecMode(d *caddyfile.Dispenser) error {
+func parseExecMode(d *caddyfile.Dispenser, cfg *config.App) error {
 	if !d.NextArg() {
 		return d.Err("exec_mode: missing name")
 	}
 	name := d.Val()
-	if _, dup := cfg.ExecModes[name]; dup {
+	if _, dup := cfg.ExecModesRaw[name]; dup {
 		return d.Errf("exec_mode %s: already set", name)
 	}
 	var raw json.RawMessage = json.RawMessage("{}")
@@ -305,10 +275,10 @@ func (cfg *appConfig) parseExecMode(d *caddyfile.Dispenser) error {
 	} else if err := noBlock(d, "exec_mode "+name); err != nil {
 		return err
 	}
-	if cfg.ExecModes == nil {
-		cfg.ExecModes = caddy.ModuleMap{}
+	if cfg.ExecModesRaw == nil {
+		cfg.ExecModesRaw = caddy.ModuleMap{}
 	}
-	cfg.ExecModes[name] = raw
+	cfg.ExecModesRaw[name] = raw
 	return nil
 }
 
@@ -332,7 +302,7 @@ func parseSizeOnce(d *caddyfile.Dispenser, option string, dst *int64) error {
 	return nil
 }
 
-func (cfg *appConfig) parseMaxConcurrency(d *caddyfile.Dispenser) error {
+func parseMaxConcurrency(d *caddyfile.Dispenser, cfg *config.App) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
@@ -348,7 +318,7 @@ func (cfg *appConfig) parseMaxConcurrency(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func (cfg *appConfig) parseKeepRevisions(d *caddyfile.Dispenser) error {
+func parseKeepRevisions(d *caddyfile.Dispenser, cfg *config.App) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
@@ -364,7 +334,7 @@ func (cfg *appConfig) parseKeepRevisions(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func (cfg *appConfig) parseMaxSteps(d *caddyfile.Dispenser) error {
+func parseMaxSteps(d *caddyfile.Dispenser, cfg *config.App) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
@@ -383,7 +353,7 @@ func (cfg *appConfig) parseMaxSteps(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func (cfg *appConfig) parseStoreMaxKeys(d *caddyfile.Dispenser) error {
+func parseStoreMaxKeys(d *caddyfile.Dispenser, cfg *config.App) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
@@ -400,7 +370,7 @@ func (cfg *appConfig) parseStoreMaxKeys(d *caddyfile.Dispenser) error {
 }
 
 // parseStoreMaxBytes reads a size as max_body_size does.
-func (cfg *appConfig) parseStoreMaxBytes(d *caddyfile.Dispenser) error {
+func parseStoreMaxBytes(d *caddyfile.Dispenser, cfg *config.App) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
@@ -419,13 +389,10 @@ func (cfg *appConfig) parseStoreMaxBytes(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func (cfg *appConfig) parseSecret(d *caddyfile.Dispenser) error {
+func parseSecret(d *caddyfile.Dispenser, cfg *config.App) error {
 	var name, value string
 	if !d.Args(&name, &value) || d.NextArg() {
 		return d.Err("secret: want exactly a name and a value")
-	}
-	if name == "" {
-		return d.Err("secret: empty name")
 	}
 	if _, dup := cfg.Secrets[name]; dup {
 		return d.Errf("secret %q: defined twice", name)
@@ -437,18 +404,15 @@ func (cfg *appConfig) parseSecret(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-func (cfg *appConfig) parseUser(d *caddyfile.Dispenser) error {
+func parseUser(d *caddyfile.Dispenser, cfg *config.App) error {
 	name, err := oneArg(d)
 	if err != nil {
 		return err
 	}
-	if name == "" {
-		return d.Err("user: empty name")
-	}
 	if _, dup := cfg.Users[name]; dup {
 		return d.Errf("user %q: defined twice", name)
 	}
-	u := new(userConfig)
+	u := new(pipeline.User)
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		sub := d.Val()
 		var err error
@@ -458,11 +422,9 @@ func (cfg *appConfig) parseUser(d *caddyfile.Dispenser) error {
 		case "token_hash":
 			err = stringOnce(d, &u.TokenHash)
 		case "role":
-			var roles []string
-			roles, err = argsAtLeastOne(d)
-			u.Roles = appendNew(u.Roles, roles...)
+			err = appendArgs(d, &u.Roles)
 		case "grant":
-			err = u.parseGrant(d)
+			err = parseGrant(d, u)
 		default:
 			return d.Errf("user %q: unrecognized option %q", name, sub)
 		}
@@ -474,13 +436,13 @@ func (cfg *appConfig) parseUser(d *caddyfile.Dispenser) error {
 		}
 	}
 	if cfg.Users == nil {
-		cfg.Users = make(map[string]*userConfig)
+		cfg.Users = make(map[string]*pipeline.User)
 	}
 	cfg.Users[name] = u
 	return nil
 }
 
-func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
+func parseGrant(d *caddyfile.Dispenser, u *pipeline.User) error {
 	args := d.RemainingArgs()
 	if len(args) == 0 {
 		return d.Err("grant: missing kind: want store, secret or http")
@@ -495,12 +457,6 @@ func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
 			return d.Err("grant store: want a namespace and read or write")
 		}
 		ns, level := rest[0], rest[1]
-		if ns == "" {
-			return d.Err("grant store: empty namespace")
-		}
-		if level != env.Read && level != env.Write {
-			return d.Errf("grant store %s: level must be read or write, got %q", ns, level)
-		}
 		if _, dup := g.Store[ns]; dup {
 			return d.Errf("grant store %s: granted twice", ns)
 		}
@@ -517,11 +473,6 @@ func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
 		if len(rest) == 0 {
 			return d.Err("grant http: missing host")
 		}
-		for _, h := range rest {
-			if h == "" || strings.ContainsAny(h, "/?# ") {
-				return d.Errf("grant http: %q is not a host or host:port", h)
-			}
-		}
 		g.HTTP = appendNew(g.HTTP, rest...)
 	default:
 		return d.Errf("grant: unknown kind %q: want store, secret or http", kind)
@@ -529,89 +480,32 @@ func (u *userConfig) parseGrant(d *caddyfile.Dispenser) error {
 	return nil
 }
 
-// methods are the request methods a record may declare.
-var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
-
-// authTypes are the auth types a record may declare.
-var authTypes = []string{registry.AuthUser, registry.AuthBearer, registry.AuthPublic}
-
-func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {
+// parseDefine adds a declared endpoint. It reads the block's syntax; the
+// record's rules (routes, methods, auth, files) are checked once, when
+// the app provisions the declared endpoints.
+func parseDefine(d *caddyfile.Dispenser, cfg *config.App) error {
 	name, err := oneArg(d)
 	if err != nil {
 		return err
-	}
-	if name == "" {
-		return d.Err("define: empty name")
 	}
 	for _, e := range cfg.Endpoints {
 		if e.Name == name {
 			return d.Errf("define %q: defined twice", name)
 		}
 	}
-	e := &declaredEndpoint{Record: registry.Record{Name: name}}
+	e := &config.DeclaredEndpoint{Record: registry.Record{Name: name}}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		sub := d.Val()
-		var err error
-		switch sub {
-		case "route":
-			err = listOnce(d, &e.Route, &e.Routes)
-		case "group":
-			err = stringOnce(d, &e.RouteGroup)
-		case "method":
-			err = listOnce(d, &e.RequestMethod, &e.RequestMethods)
-			e.RequestMethod = strings.ToUpper(e.RequestMethod)
-			for i, m := range e.RequestMethods {
-				e.RequestMethods[i] = strings.ToUpper(m)
-			}
-			for _, m := range append([]string{e.RequestMethod}, e.RequestMethods...) {
-				if err == nil && m != "" && !slices.Contains(methods, m) {
-					err = d.Errf("method: %q is not one of %s", m, strings.Join(methods, ", "))
-				}
-			}
-		case "content_type":
-			err = stringOnce(d, &e.RequestContentType)
-		case "auth":
-			err = stringOnce(d, &e.AuthType)
-			if err == nil && !slices.Contains(authTypes, e.AuthType) {
-				err = d.Errf("auth: %q is not one of %s", e.AuthType, strings.Join(authTypes, ", "))
-			}
-		case "exec_as":
-			err = stringOnce(d, &e.ExecAsUser)
-		case "roles":
-			var roles []string
-			roles, err = argsAtLeastOne(d)
-			e.AllowedRoles = appendNew(e.AllowedRoles, roles...)
-		case "exec_mode":
-			err = stringOnce(d, &e.ExecMode)
-		case "code":
-			err = stringOnce(d, &e.CodeSnippet)
-		case "code_file":
-			err = pathOnce(d, &e.CodeFile)
-		case "schema":
-			err = stringOnce(d, &e.RequestContentSchema)
-		case "schema_file":
-			err = pathOnce(d, &e.SchemaFile)
-		case "cors":
-			var origins []string
-			origins, err = argsAtLeastOne(d)
-			e.CORSOrigins = appendNew(e.CORSOrigins, origins...)
-		case "example":
-			var ex registry.Example
-			if ex, err = parseExample(d); err == nil {
-				e.Examples = append(e.Examples, ex)
-			}
+		if sub == "example" {
+			ex, err := parseExample(d)
 			if err != nil {
 				return err
 			}
+			e.Examples = append(e.Examples, ex)
 			continue
-		case "inactive":
-			err = noArgs(d)
-			if err == nil && e.Active != nil {
-				err = d.Err("inactive: already set")
-			}
-			inactive := false
-			e.Active = &inactive
-		default:
+		}
+		known, err := parseDefineOption(d, e, sub)
+		if !known {
 			return d.Errf("define %q: unrecognized option %q", name, sub)
 		}
 		if err == nil {
@@ -620,17 +514,81 @@ func (cfg *appConfig) parseDefine(d *caddyfile.Dispenser) error {
 		if err != nil {
 			return err
 		}
-		if e.CodeSnippet != "" && e.CodeFile != "" {
-			return d.Errf("define %q: code and code_file are exclusive", name)
-		}
-		if e.RequestContentSchema != "" && e.SchemaFile != "" {
-			return d.Errf("define %q: schema and schema_file are exclusive", name)
-		}
-	}
-	if e.Route == "" && len(e.Routes) == 0 {
-		return d.Errf("define %q: route is required", name)
 	}
 	cfg.Endpoints = append(cfg.Endpoints, e)
+	return nil
+}
+
+// parseDefineOption reads the option sub of a define block into e;
+// known is false for an option define does not have.
+func parseDefineOption(d *caddyfile.Dispenser, e *config.DeclaredEndpoint, sub string) (known bool, err error) {
+	switch sub {
+	case "route":
+		return true, listOnce(d, &e.Route, &e.Routes)
+	case "group":
+		return true, stringOnce(d, &e.RouteGroup)
+	case "method":
+		return true, parseMethods(d, e)
+	case "content_type":
+		return true, stringOnce(d, &e.RequestContentType)
+	case "auth":
+		return true, stringOnce(d, &e.AuthType)
+	case "exec_as":
+		return true, stringOnce(d, &e.ExecAsUser)
+	case "roles":
+		return true, appendArgs(d, &e.AllowedRoles)
+	case "exec_mode":
+		return true, stringOnce(d, &e.ExecMode)
+	case "code":
+		return true, stringOnce(d, &e.CodeSnippet)
+	case "code_file":
+		return true, pathOnce(d, &e.CodeFile)
+	case "schema":
+		return true, stringOnce(d, &e.RequestContentSchema)
+	case "schema_file":
+		return true, pathOnce(d, &e.SchemaFile)
+	case "cors":
+		return true, appendArgs(d, &e.CORSOrigins)
+	case "inactive":
+		return true, parseInactive(d, e)
+	}
+	return false, nil
+}
+
+// parseMethods reads the methods of a define block, in upper case as the
+// record spells them (the Caddyfile takes any case).
+func parseMethods(d *caddyfile.Dispenser, e *config.DeclaredEndpoint) error {
+	if err := listOnce(d, &e.RequestMethod, &e.RequestMethods); err != nil {
+		return err
+	}
+	e.RequestMethod = strings.ToUpper(e.RequestMethod)
+	for i, m := range e.RequestMethods {
+		e.RequestMethods[i] = strings.ToUpper(m)
+	}
+	return nil
+}
+
+// parseInactive reads the flag that archives a declared endpoint.
+func parseInactive(d *caddyfile.Dispenser, e *config.DeclaredEndpoint) error {
+	if err := noArgs(d); err != nil {
+		return err
+	}
+	if e.Active != nil {
+		return d.Err("inactive: already set")
+	}
+	inactive := false
+	e.Active = &inactive
+	return nil
+}
+
+// appendArgs adds the one or more arguments of the current subdirective
+// to *list, each once.
+func appendArgs(d *caddyfile.Dispenser, list *[]string) error {
+	values, err := argsAtLeastOne(d)
+	if err != nil {
+		return err
+	}
+	*list = appendNew(*list, values...)
 	return nil
 }
 

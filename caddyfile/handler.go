@@ -2,10 +2,9 @@ package caddyfile
 
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-)
 
-// maxRouteGroupLen is the longest route_group a record may have.
-const maxRouteGroupLen = 64
+	"github.com/caddy-endpoint/endpoint/registry"
+)
 
 // ParseHandler parses the handler directive:
 //
@@ -21,8 +20,8 @@ func ParseHandler(d *caddyfile.Dispenser) (routeGroups []string, passThru bool, 
 	d.Next() // the directive name
 	for d.NextArg() {
 		g := d.Val()
-		if len(g) > maxRouteGroupLen {
-			return nil, false, d.Errf("route group %q: longer than %d characters", g, maxRouteGroupLen)
+		if !registry.ValidRouteGroup(g) {
+			return nil, false, d.Errf("route group %q: not a route group a record may have (at most %d printable characters)", g, registry.MaxRouteGroupLen)
 		}
 		routeGroups = appendNew(routeGroups, g)
 	}

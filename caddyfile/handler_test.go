@@ -38,7 +38,7 @@ func TestParseHandler(t *testing.T) {
 			pass_thru
 			pass_thru
 		}`, wantErr: "pass_thru: already set"},
-		{name: "group too long", input: `endpoint ` + strings.Repeat("g", 65), wantErr: "longer than 64 characters"},
+		{name: "group too long", input: `endpoint ` + strings.Repeat("g", 65), wantErr: "at most 64 printable characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,10 +27,16 @@ var contentTypes = []string{
 	"application/x-www-form-urlencoded",
 }
 
-const (
-	maxGroupLen = 64
-	maxRoleLen  = 256
-)
+// MaxRouteGroupLen is the longest route group, in characters.
+const MaxRouteGroupLen = 64
+
+const maxRoleLen = 256
+
+// ValidRouteGroup reports whether g may be a route group: at most
+// MaxRouteGroupLen printable characters.
+func ValidRouteGroup(g string) bool {
+	return utf8.RuneCountInString(g) <= MaxRouteGroupLen && printable(g)
+}
 
 // ValidName reports whether name is a valid record name: the names rule
 // of exec modes, execmode.NamePattern.
@@ -161,10 +167,8 @@ func (c *config) checkFields(rec *Record) []Detail {
 	routeDs := checkRoutes(rec)
 	ds = append(ds, routeDs...)
 
-	if n := utf8.RuneCountInString(rec.RouteGroup); n > maxGroupLen {
-		add("route_group", "must be at most %d characters", maxGroupLen)
-	} else if !printable(rec.RouteGroup) {
-		add("route_group", "must hold printable characters only")
+	if !ValidRouteGroup(rec.RouteGroup) {
+		add("route_group", "must be at most %d printable characters", MaxRouteGroupLen)
 	}
 
 	switch rec.AuthType {
