@@ -47,8 +47,8 @@ func (r *Registry) Apply(ctx context.Context, opts ApplyOptions) (ApplyResult, e
 	if len(ds) > 0 {
 		return ApplyResult{}, errorf(KindInvalid, "apply refused: invalid records", ds...)
 	}
-	return publishingAs(r, ctx, func(h *held, ix *indexFile) (ApplyResult, error) {
-		return r.apply(ctx, h, ix, recs, opts)
+	return publishingAs(r, ctx, func() (commitFunc[ApplyResult], error) {
+		return r.prepareApply(ctx, recs, opts)
 	})
 }
 
@@ -93,140 +93,189 @@ func detailsOrMessage(err error) []Detail {
 	return []Detail{{Message: err.Error()}}
 }
 
-func (r *Registry) apply(ctx context.Context, h *held, ix *indexFile, recs []*Record, opts ApplyOptions) (ApplyResult, error) {
-	res := ApplyResult{Created: []string{}, Updated: []string{}, Deleted: []string{}, Unchanged: []string{}, Revision: r.rev}
-	var ds []Detail
-	next := make(map[string]*Record, len(r.drafts)+len(recs))
-	if !opts.Prune {
-		maps.Copy(next, r.drafts)
-	} else {
-		for n, d := range r.drafts {
-			if _, shadowed := r.cfg.declared[n]; shadowed {
-				next[n] = d
-			}
+// applyPlan is what an apply would store: the resulting drafts, the
+// records to write and the drafts to delete.
+type applyPlan struct {
+	res     ApplyResult
+	next    map[string]*Record
+	writes  []*Record
+	deletes []string
+	// checked are the records to validate: every one not declared.
+	checked []*Record
+	// set is the set a sync would publish.
+	set map[string]*Record
+}
+
+// prepareApply validates the records of an apply and the drafts that
+// would result, and with opts.Sync the set it would publish (examples
+// included), without holding a lock; the commit it returns stores them.
+func (r *Registry) prepareApply(ctx context.Context, recs []*Record, opts ApplyOptions) (commitFunc[ApplyResult], error) {
+	r.mu.RLock()
+	cfg, pub := r.cfg, r.published
+	plan, err := r.planApply(recs, opts.Prune)
+	damaged := r.refuseDamaged()
+	r.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	if ds := r.checkApplied(cfg, plan); len(ds) > 0 {
+		return nil, errorf(KindInvalid, "apply refused: invalid records", ds...)
+	}
+	if ds := conflicts(activeOf(cfg, plan.next), cfg.declared); len(ds) > 0 {
+		return nil, errorf(KindInvalid, "apply refused: route conflicts", ds...)
+	}
+	var table *Table
+	var p Pending
+	if opts.Sync {
+		if damaged != nil {
+			return nil, damaged
+		}
+		var ds []Detail
+		if table, ds = r.strictTable(cfg, plan.set); len(ds) > 0 {
+			return nil, errorf(KindInvalid, "apply refused: the drafts are invalid", ds...)
+		}
+		p = pendingOf(plan.set, pub, cfg.declared)
+		if ds := r.gateExamples(ctx, cfg, table, p.touched()); len(ds) > 0 {
+			return nil, errorf(KindInvalid, "apply refused: an example failed", ds...)
+		}
+	}
+	if opts.DryRun {
+		return func(*held, *indexFile) (ApplyResult, error) { return plan.res, nil }, nil
+	}
+	return func(h *held, ix *indexFile) (ApplyResult, error) {
+		return r.commitApply(ctx, h, ix, plan, table, p, opts)
+	}, nil
+}
+
+// planApply works out what applying recs to the drafts stores; with
+// prune, the drafts recs does not name are deleted. Nothing is validated
+// here but declared records, which are read-only. r.mu must be held.
+func (r *Registry) planApply(recs []*Record, prune bool) (*applyPlan, error) {
+	pl := &applyPlan{
+		res:  ApplyResult{Created: []string{}, Updated: []string{}, Deleted: []string{}, Unchanged: []string{}, Revision: r.rev},
+		next: make(map[string]*Record, len(r.drafts)+len(recs)),
+	}
+	for n, d := range r.drafts {
+		if _, shadowed := r.cfg.declared[n]; shadowed || !prune {
+			pl.next[n] = d
 		}
 	}
 	now := r.now().UTC().Truncate(time.Millisecond)
-	var writes []*Record
 	for _, rec := range recs {
 		normalize(rec)
 		rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
 		if decl, ok := r.cfg.declared[rec.Name]; ok {
-			if sameContent(decl, rec) {
-				res.Unchanged = append(res.Unchanged, rec.Name)
-				continue
+			if !sameContent(decl, rec) {
+				return nil, readOnly(rec.Name)
 			}
-			return ApplyResult{}, readOnly(rec.Name)
-		}
-		if _, eds := r.cache.check(r.cfg, rec, false); len(eds) > 0 {
-			for _, d := range eds {
-				d.Name = rec.Name
-				ds = append(ds, d)
-			}
+			pl.res.Unchanged = append(pl.res.Unchanged, rec.Name)
 			continue
 		}
+		pl.checked = append(pl.checked, rec)
 		cur := r.drafts[rec.Name]
 		switch {
 		case cur != nil && sameContent(cur, rec):
-			next[rec.Name] = cur
-			res.Unchanged = append(res.Unchanged, rec.Name)
+			pl.next[rec.Name] = cur
+			pl.res.Unchanged = append(pl.res.Unchanged, rec.Name)
 			continue
 		case cur != nil:
 			rec.Version = cur.Version + 1
-			res.Updated = append(res.Updated, rec.Name)
+			pl.res.Updated = append(pl.res.Updated, rec.Name)
 		case r.published[rec.Name] != nil:
 			rec.Version = r.published[rec.Name].Version + 1
-			res.Created = append(res.Created, rec.Name)
+			pl.res.Created = append(pl.res.Created, rec.Name)
 		default:
 			rec.Version = 1
-			res.Created = append(res.Created, rec.Name)
+			pl.res.Created = append(pl.res.Created, rec.Name)
 		}
 		rec.UpdatedAt = &now
-		next[rec.Name] = rec
-		writes = append(writes, rec)
+		pl.next[rec.Name] = rec
+		pl.writes = append(pl.writes, rec)
 	}
-	var deletes []string
 	for _, n := range slices.Sorted(maps.Keys(r.drafts)) {
-		if _, kept := next[n]; !kept {
-			deletes = append(deletes, n)
+		if _, kept := pl.next[n]; !kept {
+			pl.deletes = append(pl.deletes, n)
 		}
 	}
-	res.Deleted = append(res.Deleted, deletes...)
-	if len(ds) > 0 {
-		return ApplyResult{}, errorf(KindInvalid, "apply refused: invalid records", ds...)
+	pl.res.Deleted = append(pl.res.Deleted, pl.deletes...)
+	pl.set = r.unshadowed(pl.next)
+	return pl, nil
+}
+
+// checkApplied validates each record of an apply on its own under cfg.
+// It takes no lock.
+func (r *Registry) checkApplied(cfg *config, pl *applyPlan) []Detail {
+	var ds []Detail
+	for _, rec := range pl.checked {
+		_, eds := r.cache.check(cfg, rec, false)
+		for _, d := range eds {
+			d.Name = rec.Name
+			ds = append(ds, d)
+		}
 	}
-	// the resulting drafts must be servable together
+	return ds
+}
+
+// activeOf lists the active drafts of next no declared record hides, and
+// the active declared records, sorted by name within each.
+func activeOf(cfg *config, next map[string]*Record) []*Record {
 	var active []*Record
 	for _, n := range slices.Sorted(maps.Keys(next)) {
-		if _, shadowed := r.cfg.declared[n]; !shadowed && next[n].IsActive() {
+		if _, shadowed := cfg.declared[n]; !shadowed && next[n].IsActive() {
 			active = append(active, next[n])
 		}
 	}
-	for _, e := range r.cfg.declaredEntries {
+	for _, e := range cfg.declaredEntries {
 		if e.Record.IsActive() {
 			active = append(active, e.Record)
 		}
 	}
-	if ds := conflicts(active, r.cfg.declared); len(ds) > 0 {
-		return ApplyResult{}, errorf(KindInvalid, "apply refused: route conflicts", ds...)
-	}
+	return active
+}
 
-	var (
-		table *Table
-		p     Pending
-		rev   int64
-	)
-	set := r.unshadowed(next)
-	if opts.Sync {
-		if err := r.refuseDamaged(); err != nil {
-			return ApplyResult{}, err
-		}
+// commitApply stores the drafts of an apply, then with opts.Sync
+// publishes them; when the publication fails the drafts go back as they
+// were. r.wmu and the storage lock must be held.
+func (r *Registry) commitApply(ctx context.Context, h *held, ix *indexFile, pl *applyPlan, table *Table, p Pending, opts ApplyOptions) (ApplyResult, error) {
+	publish := opts.Sync && (!p.empty() || r.rev != ix.Revision)
+	var rev int64
+	if publish {
 		var err error
 		if rev, err = r.nextRevision(ctx, ix); err != nil {
 			return ApplyResult{}, err
 		}
-		var ds []Detail
-		table, ds = r.strictTable(rev, set)
-		if len(ds) > 0 {
-			return ApplyResult{}, errorf(KindInvalid, "apply refused: the drafts are invalid", ds...)
-		}
-		p = pendingOf(set, r.published, r.cfg.declared)
-		if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
-			return ApplyResult{}, errorf(KindInvalid, "apply refused: an example failed", ds...)
-		}
+		table.rev = rev
 	}
-	if opts.DryRun {
-		return res, nil
-	}
-
 	if err := h.check(ctx); err != nil {
 		return ApplyResult{}, err
 	}
 	prev := r.drafts
-	undo, err := r.storeDrafts(ctx, writes, deletes)
+	undo, err := r.storeDrafts(ctx, pl.writes, pl.deletes)
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	r.mu.Lock()
-	r.drafts = next
-	r.draftIx = nil
-	r.gen++
-	r.mu.Unlock()
-	r.prune()
-	if opts.Sync && (!p.empty() || r.rev != ix.Revision) {
-		if _, err := r.publish(ctx, h, ix, rev, set, table, nil, RevisionApply, opts.Origin); err != nil {
+	r.setDrafts(pl.next)
+	res := pl.res
+	if publish {
+		if _, err := r.publish(ctx, h, ix, rev, pl.set, table, nil, RevisionApply, opts.Origin); err != nil {
 			// not published: the drafts go back as they were
 			undo()
-			r.mu.Lock()
-			r.drafts = prev
-			r.draftIx = nil
-			r.gen++
-			r.mu.Unlock()
+			r.setDrafts(prev)
 			return ApplyResult{}, err
 		}
 		res.Revision = rev
 	}
 	return res, nil
+}
+
+// setDrafts replaces the drafts in memory. r.wmu must be held.
+func (r *Registry) setDrafts(drafts map[string]*Record) {
+	r.mu.Lock()
+	r.drafts = drafts
+	r.draftIx = nil
+	r.gen++
+	r.mu.Unlock()
+	r.prune()
 }
 
 // storeDrafts writes and deletes drafts; when one fails, the ones already

@@ -284,9 +284,10 @@ func runExamples(ctx context.Context, run ExampleRunner, e *Entry, only string) 
 }
 
 // gateExamples runs the examples of the named entries of a candidate
-// table and returns one detail per failing example. r.mu may be held.
-func (r *Registry) gateExamples(ctx context.Context, t *Table, names []string) []Detail {
-	if r.cfg.runExamples == nil {
+// table under cfg and returns one detail per failing example. It takes no
+// lock.
+func (r *Registry) gateExamples(ctx context.Context, cfg *config, t *Table, names []string) []Detail {
+	if cfg.runExamples == nil {
 		return nil
 	}
 	gated := make(map[string]bool, len(names))
@@ -298,7 +299,7 @@ func (r *Registry) gateExamples(ctx context.Context, t *Table, names []string) [
 		if !gated[e.Record.Name] || len(e.Record.Examples) == 0 {
 			continue
 		}
-		for i, res := range runExamples(ctx, r.cfg.runExamples, e, "") {
+		for i, res := range runExamples(ctx, cfg.runExamples, e, "") {
 			if res.Passed {
 				continue
 			}

@@ -146,11 +146,11 @@ func (r *Registry) Status() SyncStatus {
 	return SyncStatus{Revision: r.rev, InSync: p.empty(), Pending: p}
 }
 
-// strictTable validates and compiles a record set for publishing, with the
-// declared records. Every problem is returned, each with its record's name.
-// r.mu must be held.
-func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Detail) {
-	cfg := r.cfg
+// strictTable validates and compiles a record set for publishing under
+// cfg, with its declared records. Every problem is returned, each with its
+// record's name. It takes no lock: the table's revision is set when it is
+// published.
+func (r *Registry) strictTable(cfg *config, set map[string]*Record) (*Table, []Detail) {
 	var ds []Detail
 	var live []*Entry
 	var pairs [][]routed
@@ -185,7 +185,7 @@ func (r *Registry) strictTable(rev int64, set map[string]*Record) (*Table, []Det
 	if len(ds) > 0 {
 		return nil, ds
 	}
-	return newTable(rev, live), nil
+	return newTable(0, live), nil
 }
 
 // unshadowed returns the drafts no declared record hides. r.mu must be held.
@@ -215,8 +215,8 @@ func (r *Registry) Sync(ctx context.Context, opts SyncOptions) (SyncResult, erro
 				Detail{Field: fmt.Sprintf("only[%d]", i), Message: fmt.Sprintf("%q is not a valid endpoint name", n)})
 		}
 	}
-	return r.publishing(ctx, func(h *held, ix *indexFile) (SyncResult, error) {
-		return r.sync(ctx, h, ix, opts)
+	return publishingAs(r, ctx, func() (commitFunc[SyncResult], error) {
+		return r.prepareSync(ctx, opts)
 	})
 }
 
@@ -258,33 +258,9 @@ func (r *Registry) selected(only []string) (map[string]*Record, []Detail) {
 	return set, ds
 }
 
-// publishing runs publish with the storage locked, after catching up
-// with what other instances stored. The registry's readers are not held
-// up meanwhile.
-func (r *Registry) publishing(ctx context.Context, publish func(*held, *indexFile) (SyncResult, error)) (SyncResult, error) {
-	return publishingAs(r, ctx, publish)
-}
-
-// publishingAs is publishing for an operation with its own result type.
-func publishingAs[T any](r *Registry, ctx context.Context, publish func(*held, *indexFile) (T, error)) (T, error) {
-	var zero T
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
-	h, err := r.lockStorage(ctx)
-	if err != nil {
-		return zero, err
-	}
-	defer h.release(ctx)
-	ix, err := r.catchUp(ctx, h)
-	if err != nil {
-		return zero, err
-	}
-	return publish(h, ix)
-}
-
 // refuseDamaged refuses a publication that would take the drafts as they
 // are while some of them cannot be read: one of those would be taken as
-// deleted. r.wmu must be held.
+// deleted. r.mu or r.wmu must be held.
 func (r *Registry) refuseDamaged() error {
 	if len(r.damaged) == 0 {
 		return nil
@@ -292,50 +268,71 @@ func (r *Registry) refuseDamaged() error {
 	return errorf(KindDamaged, "publication refused: stored drafts cannot be read; repair or remove the files", r.damaged...)
 }
 
-func (r *Registry) sync(ctx context.Context, h *held, ix *indexFile, opts SyncOptions) (SyncResult, error) {
+// prepareSync checks and compiles the set a sync would publish and runs
+// the examples of what it adds or changes, without holding a lock; the
+// commit it returns publishes it.
+func (r *Registry) prepareSync(ctx context.Context, opts SyncOptions) (commitFunc[SyncResult], error) {
+	r.mu.RLock()
+	cfg, pub, cur := r.cfg, r.published, r.rev
 	if len(opts.Only) == 0 {
 		if err := r.refuseDamaged(); err != nil {
-			return SyncResult{}, err
+			r.mu.RUnlock()
+			return nil, err
 		}
 		if r.allPublished() {
-			return SyncResult{Revision: r.rev, Added: []string{}, Changed: []string{}, Removed: []string{}}, nil
+			r.mu.RUnlock()
+			return func(*held, *indexFile) (SyncResult, error) {
+				return SyncResult{Revision: cur, Added: []string{}, Changed: []string{}, Removed: []string{}}, nil
+			}, nil
 		}
 	}
 	set, ds := r.selected(opts.Only)
+	r.mu.RUnlock()
 	if len(ds) > 0 {
-		return SyncResult{}, errorf(KindInvalid, "sync refused: unknown endpoints", ds...)
+		return nil, errorf(KindInvalid, "sync refused: unknown endpoints", ds...)
 	}
 	// The whole set is checked even with nothing pending: a config reload
 	// may have made a published record invalid (and left it unserved).
-	rev, err := r.nextRevision(ctx, ix)
-	if err != nil {
-		return SyncResult{}, err
-	}
-	table, ds := r.strictTable(rev, set)
+	table, ds := r.strictTable(cfg, set)
 	if len(ds) > 0 {
-		return SyncResult{}, errorf(KindInvalid, "sync refused: the drafts are invalid", ds...)
+		return nil, errorf(KindInvalid, "sync refused: the drafts are invalid", ds...)
 	}
-	p := pendingOf(set, r.published, r.cfg.declared)
-	if p.empty() && r.rev == ix.Revision {
-		if len(opts.Only) == 0 {
-			r.mu.Lock()
-			r.markPublished()
-			r.mu.Unlock()
+	p := pendingOf(set, pub, cfg.declared)
+	if ds := r.gateExamples(ctx, cfg, table, p.touched()); len(ds) > 0 {
+		return nil, errorf(KindInvalid, "sync refused: an example failed", ds...)
+	}
+	return func(h *held, ix *indexFile) (SyncResult, error) {
+		return r.commitSync(ctx, h, ix, opts, set, table, p)
+	}, nil
+}
+
+// commitSync publishes what prepareSync prepared; with nothing pending
+// the revision stays as it is. r.wmu and the storage lock must be held.
+func (r *Registry) commitSync(ctx context.Context, h *held, ix *indexFile, opts SyncOptions, set map[string]*Record, table *Table, p Pending) (SyncResult, error) {
+	res := SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}
+	if !p.empty() || r.rev != ix.Revision {
+		rev, err := r.nextRevision(ctx, ix)
+		if err != nil {
+			return SyncResult{}, err
 		}
-		return SyncResult{Revision: r.rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
-	}
-	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
-		return SyncResult{}, errorf(KindInvalid, "sync refused: an example failed", ds...)
-	}
-	if _, err := r.publish(ctx, h, ix, rev, set, table, nil, RevisionSync, opts.Origin); err != nil {
-		return SyncResult{}, err
+		table.rev = rev
+		if _, err := r.publish(ctx, h, ix, rev, set, table, nil, RevisionSync, opts.Origin); err != nil {
+			return SyncResult{}, err
+		}
+		res.Revision = rev
 	}
 	if len(opts.Only) == 0 {
 		r.mu.Lock()
 		r.markPublished()
 		r.mu.Unlock()
 	}
-	return SyncResult{Revision: rev, Added: p.Added, Changed: p.Changed, Removed: p.Removed}, nil
+	return res, nil
+}
+
+// touched names the records a publication adds or changes: those whose
+// examples must pass.
+func (p Pending) touched() []string {
+	return append(slices.Clone(p.Added), p.Changed...)
 }
 
 // catchUp makes the memory state the storage's before publishing: the
@@ -467,25 +464,58 @@ func (r *Registry) Rollback(ctx context.Context, rev int64, o Origin) (SyncResul
 	if err := checkNote(o); err != nil {
 		return SyncResult{}, err
 	}
-	return r.publishing(ctx, func(h *held, ix *indexFile) (SyncResult, error) {
-		return r.rollback(ctx, h, ix, rev, o)
+	return publishingAs(r, ctx, func() (commitFunc[SyncResult], error) {
+		return r.prepareRollback(ctx, rev, o)
 	})
 }
 
-func (r *Registry) rollback(ctx context.Context, h *held, ix *indexFile, rev int64, o Origin) (SyncResult, error) {
-	if !ix.has(rev) {
-		return SyncResult{}, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
+// prepareRollback checks and compiles the set a rollback to rev would
+// publish and runs the examples of what it adds or changes, without
+// holding a lock; the commit it returns publishes it.
+func (r *Registry) prepareRollback(ctx context.Context, rev int64, o Origin) (commitFunc[SyncResult], error) {
+	r.mu.RLock()
+	listed := slices.ContainsFunc(r.revisions, func(ri RevisionInfo) bool { return ri.Revision == rev })
+	damaged := r.refuseDamaged()
+	r.mu.RUnlock()
+	if !listed {
+		return nil, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
 	}
-	if err := r.refuseDamaged(); err != nil {
-		return SyncResult{}, err
+	if damaged != nil {
+		return nil, damaged
 	}
+	// a stored revision never changes: it is read without the lock
 	old, err := r.loadRevision(ctx, rev)
 	if err != nil {
-		return SyncResult{}, err
+		return nil, err
 	}
+	r.mu.RLock()
+	cfg, pub := r.cfg, r.published
+	set := r.rollbackSet(old.records)
+	r.mu.RUnlock()
+	p := pendingOf(set, pub, cfg.declared)
+	table, ds := r.strictTable(cfg, set)
+	if len(ds) > 0 {
+		return nil, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: its records are invalid now", rev), ds...)
+	}
+	if ds := r.gateExamples(ctx, cfg, table, p.touched()); len(ds) > 0 {
+		return nil, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: an example failed", rev), ds...)
+	}
+	return func(h *held, ix *indexFile) (SyncResult, error) {
+		if !ix.has(rev) {
+			return SyncResult{}, errorf(KindNotFound, fmt.Sprintf("no revision %d", rev))
+		}
+		return r.commitRollback(ctx, h, ix, set, table, p, o)
+	}, nil
+}
+
+// rollbackSet is the set a rollback to the records old publishes: each
+// record as old has it, with a version above the draft's and the
+// published record's, or the draft itself where it says the same. Records
+// declared now are left out. r.mu must be held.
+func (r *Registry) rollbackSet(old map[string]*Record) map[string]*Record {
 	now := r.now().UTC().Truncate(time.Millisecond)
-	set := make(map[string]*Record)
-	for n, rec := range recordMap(old.Records) {
+	set := make(map[string]*Record, len(old))
+	for n, rec := range old {
 		if _, shadowed := r.cfg.declared[n]; shadowed {
 			continue
 		}
@@ -506,18 +536,17 @@ func (r *Registry) rollback(ctx context.Context, h *held, ix *indexFile, rev int
 		next.UpdatedAt = &now
 		set[n] = next
 	}
-	p := pendingOf(set, r.published, r.cfg.declared)
+	return set
+}
+
+// commitRollback publishes what prepareRollback prepared, then rewrites
+// the drafts. r.wmu and the storage lock must be held.
+func (r *Registry) commitRollback(ctx context.Context, h *held, ix *indexFile, set map[string]*Record, table *Table, p Pending, o Origin) (SyncResult, error) {
 	newRev, err := r.nextRevision(ctx, ix)
 	if err != nil {
 		return SyncResult{}, err
 	}
-	table, ds := r.strictTable(newRev, set)
-	if len(ds) > 0 {
-		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: its records are invalid now", rev), ds...)
-	}
-	if ds := r.gateExamples(ctx, table, append(slices.Clone(p.Added), p.Changed...)); len(ds) > 0 {
-		return SyncResult{}, errorf(KindInvalid, fmt.Sprintf("rollback to revision %d refused: an example failed", rev), ds...)
-	}
+	table.rev = newRev
 	intent := &restoreIntent{Revision: newRev, Base: map[string]draftStamp{}}
 	for n, rec := range r.unshadowed(r.drafts) {
 		intent.Base[n] = stampOf(rec)
