@@ -27,34 +27,14 @@ var allowedMethods = map[string]bool{
 // grantsKey carries the requesting user's grants to the dialer.
 type grantsKey struct{}
 
-// HTTP implements execmode.Env.
+// HTTP implements execmode.Env: it checks the request against the
+// user's grants, sends it within the time limit and reads a bounded
+// answer.
 func (e *boundEnv) HTTP(ctx context.Context, req *execmode.OutboundRequest) (*execmode.OutboundResponse, error) {
-	if req == nil {
-		return nil, errors.New("http: no request")
-	}
-	if e.dryRun && !e.liveHTTP {
-		return nil, errors.New("http: outbound requests are refused in a dry run unless \"live_http\" is true")
-	}
-	method := strings.ToUpper(req.Method)
-	if method == "" {
-		method = http.MethodGet
-	}
-	if !allowedMethods[method] {
-		return nil, fmt.Errorf("http: method %q is not supported", req.Method)
-	}
-	u, err := url.Parse(req.URL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("http: the URL is not valid: %v", err)
-	}
-	hostport, err := e.checkTarget(u)
+	method, u, hostport, err := e.checkOutbound(req)
 	if err != nil {
 		return nil, err
 	}
-
 	timeout := e.s.cfg.HTTPTimeout
 	if req.Timeout > 0 && req.Timeout < timeout {
 		timeout = req.Timeout
@@ -63,51 +43,19 @@ func (e *boundEnv) HTTP(ctx context.Context, req *execmode.OutboundRequest) (*ex
 	defer cancel()
 	ctx = context.WithValue(ctx, grantsKey{}, &e.grants)
 
-	var body io.Reader = http.NoBody
-	if len(req.Body) > 0 {
-		body = bytes.NewReader(req.Body)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	hreq, err := newOutbound(ctx, method, u, req)
 	if err != nil {
 		return nil, fmt.Errorf("http %s to host %q: %v", method, hostport, err)
-	}
-	for name, values := range req.Header {
-		for _, v := range values {
-			hreq.Header.Add(name, v)
-		}
-	}
-	client := &http.Client{
-		Transport: e.s.transport,
-		CheckRedirect: func(r *http.Request, via []*http.Request) error {
-			if len(via) > MaxRedirects {
-				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
-			}
-			if _, err := e.checkTarget(r.URL); err != nil {
-				return fmt.Errorf("redirect refused: %v", err)
-			}
-			return nil
-		},
 	}
 	start := time.Now()
-	resp, err := client.Do(hreq)
+	resp, err := e.client().Do(hreq)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %v or the run's deadline", timeout)
-		}
-		return nil, fmt.Errorf("http %s to host %q: %v", method, hostport, err)
+		return nil, fmt.Errorf("http %s to host %q: %v", method, hostport, sendError(err, timeout))
 	}
 	defer resp.Body.Close()
-	limit := e.s.cfg.HTTPMaxResponse
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := e.readOutbound(resp)
 	if err != nil {
-		return nil, fmt.Errorf("http %s to host %q: reading the response: %v", method, hostport, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("http %s to host %q: response larger than %d bytes", method, hostport, limit)
+		return nil, fmt.Errorf("http %s to host %q: %v", method, hostport, err)
 	}
 	if ce := e.s.cfg.Logger.Check(zapcore.DebugLevel, "outbound request"); ce != nil {
 		ce.Write(
@@ -123,6 +71,99 @@ func (e *boundEnv) HTTP(ctx context.Context, req *execmode.OutboundRequest) (*ex
 		Header:     map[string][]string(resp.Header.Clone()),
 		Body:       data,
 	}, nil
+}
+
+// checkOutbound checks what a request may be before it is sent: not in a
+// dry run (unless live_http), a supported method, a valid URL whose
+// target the user's grants allow. It returns the method, the URL and its
+// host:port for error messages.
+func (e *boundEnv) checkOutbound(req *execmode.OutboundRequest) (string, *url.URL, string, error) {
+	if req == nil {
+		return "", nil, "", errors.New("http: no request")
+	}
+	if e.dryRun && !e.liveHTTP {
+		return "", nil, "", errors.New("http: outbound requests are refused in a dry run unless \"live_http\" is true")
+	}
+	method := strings.ToUpper(req.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	if !allowedMethods[method] {
+		return "", nil, "", fmt.Errorf("http: method %q is not supported", req.Method)
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", nil, "", fmt.Errorf("http: the URL is not valid: %v", err)
+	}
+	hostport, err := e.checkTarget(u)
+	if err != nil {
+		return "", nil, "", err
+	}
+	return method, u, hostport, nil
+}
+
+// newOutbound makes the net/http request of req.
+func newOutbound(ctx context.Context, method string, u *url.URL, req *execmode.OutboundRequest) (*http.Request, error) {
+	var body io.Reader = http.NoBody
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	for name, values := range req.Header {
+		for _, v := range values {
+			hreq.Header.Add(name, v)
+		}
+	}
+	return hreq, nil
+}
+
+// client sends outbound requests over the service's transport, following
+// at most MaxRedirects redirects, each to a target the grants allow.
+func (e *boundEnv) client() *http.Client {
+	return &http.Client{
+		Transport: e.s.transport,
+		CheckRedirect: func(r *http.Request, via []*http.Request) error {
+			if len(via) > MaxRedirects {
+				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+			}
+			if _, err := e.checkTarget(r.URL); err != nil {
+				return fmt.Errorf("redirect refused: %v", err)
+			}
+			return nil
+		},
+	}
+}
+
+// sendError words the error of a request that got no answer.
+func sendError(err error, timeout time.Duration) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within %v or the run's deadline", timeout)
+	}
+	return err
+}
+
+// readOutbound reads the answer's body, at most HTTPMaxResponse bytes.
+func (e *boundEnv) readOutbound(resp *http.Response) ([]byte, error) {
+	limit := e.s.cfg.HTTPMaxResponse
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the response: %v", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("response larger than %d bytes", limit)
+	}
+	return data, nil
 }
 
 // checkTarget checks the scheme, user info and host grant of u and
