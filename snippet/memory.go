@@ -97,11 +97,23 @@ const (
 	opAddSet = "$iadd"
 )
 
-var checkedOps = map[string]*starlark.Builtin{
-	opAdd:    starlark.NewBuiltin("+", checkedAdd),
-	opMul:    starlark.NewBuiltin("*", checkedMul),
-	opAddSet: starlark.NewBuiltin("+=", checkedAddSet),
-}
+// checkedOps are the predeclared names every run has besides the table:
+// the checked operators, the checked method calls and the checked
+// universal functions (checked.go).
+var checkedOps = func() map[string]*starlark.Builtin {
+	ops := map[string]*starlark.Builtin{
+		opAdd:    starlark.NewBuiltin("+", checkedAdd),
+		opMul:    starlark.NewBuiltin("*", checkedMul),
+		opAddSet: starlark.NewBuiltin("+=", checkedAddSet),
+	}
+	for name := range checkedMethods {
+		ops[methodOp(name)] = methodCall(name)
+	}
+	for name, b := range checkedBuiltins {
+		ops[name] = b
+	}
+	return ops
+}()
 
 func twoArgs(args starlark.Tuple) (starlark.Value, starlark.Value) {
 	return args[0], args[1]

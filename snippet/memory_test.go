@@ -2,7 +2,10 @@ package snippet
 
 import (
 	"encoding/json"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddy-endpoint/endpoint/execmode"
 )
@@ -61,4 +64,122 @@ func toJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestMemoryCheckedAhead: what Starlark's own builtins would build is
+// refused before it is built (the error says what it would take), not
+// stopped by the watchdog after the fact. A doubling loop is refused at
+// the call whose result would pass the budget, unless the watchdog,
+// seeing the operands and the garbage of the doublings before, stops it
+// first.
+func TestMemoryCheckedAhead(t *testing.T) {
+	for _, src := range []string{
+		"s = \"ab\"\nwhile True:\n    s = \"\".join([s, s])\nresult = {}",
+		"s = \"ab\"\nwhile True:\n    s = \",\".join((s, s, \"\"))\nresult = {}",
+		"s = \"ab\"\nwhile True:\n    s = s.replace(\"b\", s)\nresult = {}",
+		"l = [1]\nwhile True:\n    l.extend(l)\nresult = {}",
+	} {
+		inv := testInvocation()
+		inv.MaxSteps = 0
+		inv.MaxMemory = 64 << 20
+		if _, ee := runSnippet(t, src, inv); ee == nil || ee.Kind != execmode.FailMemory {
+			t.Fatalf("%q: got %v, want a memory_limit failure", src, ee)
+		}
+	}
+	for _, tc := range []struct{ name, src string }{
+		{"one join", "s = \"x\" * (1 << 22)\nt = \"\".join([s] * 20)\nresult = {}"},
+		{"one replace", "s = \"x\" * (1 << 22)\nt = s.replace(\"x\", \"y\" * 20)\nresult = {}"},
+		{"one extend", "l = [0] * (1 << 20)\nl.extend(range(1 << 22))\nresult = {}"},
+		{"split into pieces", "s = \",\" * (1 << 22)\nl = s.split(\",\")\nresult = {}"},
+		{"split on spaces", "s = \"a \" * 3000000\nl = s.split()\nresult = {}"},
+		{"splitlines", "s = \"\\n\" * (1 << 22)\nl = s.splitlines()\nresult = {}"},
+		{"list of a range", "l = list(range(1 << 23))\nresult = {}"},
+		{"sorted range", "l = sorted(range(1 << 23), reverse=True)\nresult = {}"},
+		{"tuple of a range", "l = tuple(range(1 << 23))\nresult = {}"},
+		{"enumerate", "l = enumerate(range(1 << 21))\nresult = {}"},
+		{"zip", "l = zip(range(1 << 21), range(1 << 22))\nresult = {}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := testInvocation()
+			inv.MaxSteps = 0
+			inv.MaxMemory = 64 << 20
+			// the garbage of the runs before is no part of this one's
+			runtime.GC()
+			_, ee := runSnippet(t, tc.src, inv)
+			if ee == nil || ee.Kind != execmode.FailMemory || !strings.Contains(ee.Err.Error(), "would take") {
+				t.Fatalf("got %v, want a memory_limit failure before the allocation", ee)
+			}
+		})
+	}
+}
+
+// TestCheckedBuiltinsAnswer: the checked methods and functions answer as
+// Starlark's own, keyword arguments and errors included.
+func TestCheckedBuiltinsAnswer(t *testing.T) {
+	inv := testInvocation()
+	inv.MaxMemory = 64 << 20
+	src := `pairs = [("b", 2), ("a", 1), ("c", 2), ("d", 1)]
+out = [
+    "-".join(["a", "b", "c"]),
+    "".join([]),
+    "aXbX".replace("X", "YY"),
+    "aXbX".replace("X", "YY", 1),
+    "a,b,,c".split(","),
+    "a,b,c".split(",", 1),
+    "a,b,c".rsplit(",", 1),
+    "  a b\tc ".split(),
+    "x\ny\n".splitlines(),
+    sorted([3, 1, 2]),
+    sorted([3, 1, 2], reverse = True),
+    sorted(pairs, key = lambda p: p[1]),
+    sorted(pairs, key = lambda p: p[1], reverse = True),
+    sorted({"z": 1, "y": 2}),
+    list("ab".elems()),
+    tuple([1, 2]),
+    list(reversed([1, 2, 3])),
+    list(enumerate(["a", "b"])),
+    list(zip([1, 2, 3], "ab".elems())),
+    dict([("k", 1)]),
+    dict(a = 1),
+    sorted(set([2, 1, 2])),
+]
+l = [1]
+l.extend([2, 3])
+out.append(l)
+result = {"payload": out}`
+	got := toJSON(t, payloadOf(t, src, inv))
+	want := `["a-b-c","","aYYbYY","aYYbX",["a","b","","c"],["a","b,c"],["a,b","c"],["a","b","c"],["x","y"],[1,2,3],[3,2,1],` +
+		`[["a",1],["d",1],["b",2],["c",2]],[["b",2],["c",2],["a",1],["d",1]],["y","z"],["a","b"],[1,2],[3,2,1],[[0,"a"],[1,"b"]],[[1,"a"],[2,"b"]],` +
+		`{"k":1},{"a":1},[1,2],[1,2,3]]`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	for src, msg := range map[string]string{
+		"x = sorted([1, \"a\"])\nresult = {}":   "not implemented",
+		"x = (1).join([])\nresult = {}":         "has no .join field or method",
+		"x = \"a\".join([1])\nresult = {}":      "join: in list, want string, got int",
+		"x = {}.extend([1])\nresult = {}":       "has no .extend field or method",
+		"x = \"a\".replace(\"a\")\nresult = {}": "replace: got 1 arguments, want at least 2",
+	} {
+		_, ee := runSnippet(t, src, testInvocation())
+		if ee == nil || !strings.Contains(ee.Err.Error(), msg) {
+			t.Errorf("%q: got %v, want %q", src, ee, msg)
+		}
+	}
+}
+
+// TestSortedStopsAtDeadline: a sort of a large list stops when the run's
+// deadline passes (Starlark's own sorted ran to its end first).
+func TestSortedStopsAtDeadline(t *testing.T) {
+	inv := testInvocation()
+	inv.MaxSteps = 0
+	inv.MaxMemory = 64 << 20
+	inv.Deadline = time.Now().Add(50 * time.Millisecond)
+	_, ee := runSnippet(t, "l = sorted(range(1 << 20), reverse = True)\nresult = {}", inv)
+	if ee == nil || ee.Kind != execmode.FailTimeout {
+		t.Fatalf("got %v, want a timeout", ee)
+	}
+	if !strings.Contains(ee.Err.Error(), "sorted: the run was stopped") {
+		t.Fatalf("not stopped in sorted: %v", ee.Err)
+	}
 }

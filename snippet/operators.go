@@ -4,8 +4,9 @@ import "go.starlark.net/syntax"
 
 // checkOperators rewrites, in place, each x + y and x * y of f into a
 // call of the checked operator ($add, $mul) that refuses a result over
-// the run's memory budget, and each `name += y` / `name *= y` into
-// `name = $iadd(name, y)` / `name = $mul(name, y)`. An addition with a
+// the run's memory budget, each `name += y` / `name *= y` into
+// `name = $iadd(name, y)` / `name = $mul(name, y)`, and each call of a
+// checked method `x.join(a)` into `$.join(x, a)`. An addition with a
 // number literal operand cannot build a sequence and is left alone, as
 // is an augmented assignment to an index or a field (it would evaluate
 // its operand twice).
@@ -90,6 +91,11 @@ func checkExpr(e syntax.Expr) syntax.Expr {
 	case *syntax.CallExpr:
 		e.Fn = checkExpr(e.Fn)
 		e.Args = checkExprs(e.Args)
+		if dot, ok := e.Fn.(*syntax.DotExpr); ok && checkedMethods[dot.Name.Name] != nil {
+			// x.join(a) is $.join(x, a)
+			e.Fn = &syntax.Ident{NamePos: dot.Name.NamePos, Name: methodOp(dot.Name.Name)}
+			e.Args = append([]syntax.Expr{dot.X}, e.Args...)
+		}
 	case *syntax.Comprehension:
 		e.Body = checkExpr(e.Body)
 		for _, c := range e.Clauses {
