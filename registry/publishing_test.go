@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -106,5 +107,38 @@ func TestPublicationDoesNotStallWrites(t *testing.T) {
 		if name != "rollback" && served(f.r, "GET", "/"+other) == "" {
 			t.Fatalf("%s did not publish the draft written while it ran", name)
 		}
+	}
+}
+
+// TestAttachDuringPublications: views attached while syncs publish end
+// up with the table of the revision that is live once both are done:
+// Attach builds outside the lock and builds again when a publication
+// came meanwhile, and a publication rebuilds the attached views.
+func TestAttachDuringPublications(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.create(rec("a", "/a"))
+	f.sync()
+	opts := testOptions(f.dir, f.mode)
+	for i := range 5 {
+		done := make(chan error, 1)
+		go func() {
+			_, err := f.r.Patch(ctx, "a", []byte(fmt.Sprintf(`{"code_snippet": "v%d"}`, i)), nil)
+			if err == nil {
+				_, err = f.r.Sync(ctx, SyncOptions{})
+			}
+			done <- err
+		}()
+		v, err := f.r.Attach(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got, want := v.Live().Revision(), f.r.Live().Revision(); got != want {
+			t.Fatalf("attached view serves revision %d, live is %d", got, want)
+		}
+		f.r.Detach(v)
 	}
 }

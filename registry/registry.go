@@ -216,10 +216,12 @@ func (r *Registry) Configure(ctx context.Context, opts Options) error {
 	}
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	// the published set changes only under r.wmu: the table is built
+	// before r.mu is taken
 	v := &View{cfg: cfg}
 	v.live.Store(r.lenientTable(cfg, r.rev, r.published))
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.views[v] = struct{}{}
 	delete(r.views, r.active)
 	r.setActive(v)
@@ -270,6 +272,7 @@ func (r *Registry) Refresh(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	table := r.lenientTable(cfg, st.rev, st.published)
+	others := r.viewTables(st.rev, st.published)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.gen != gen || r.cfg != cfg {
@@ -281,7 +284,7 @@ func (r *Registry) Refresh(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	defer r.wmu.Unlock()
-	r.install(st, table)
+	r.install(st, table, others)
 	r.logger().Info("published revision loaded from storage", zap.Int64("revision", st.rev))
 	return true, nil
 }
@@ -354,9 +357,9 @@ func (r *Registry) readStored(ctx context.Context, ix *indexFile, fallback bool)
 	return st, nil
 }
 
-// install makes a state read from storage the registry's, with its table.
-// r.mu must be held.
-func (r *Registry) install(st *storedState, table *Table) {
+// install makes a state read from storage the registry's, with its table
+// and those of the other views (see setLive). r.mu must be held.
+func (r *Registry) install(st *storedState, table *Table, others map[*View]*Table) {
 	// at start the cache holds nothing another state used
 	stale := r.published != nil
 	r.drafts, r.damaged, r.published, r.rev = st.drafts, st.damaged, st.published, st.rev
@@ -366,7 +369,7 @@ func (r *Registry) install(st *storedState, table *Table) {
 	r.draftIx = nil
 	r.draftStamp = st.stamp
 	r.gen++
-	r.setLive(table)
+	r.setLive(table, others)
 	if stale {
 		r.prune()
 	}
@@ -389,9 +392,10 @@ func (r *Registry) reloadFrom(ctx context.Context, ix *indexFile, fallback bool)
 		return err
 	}
 	table := r.lenientTable(r.cfg, st.rev, st.published)
+	others := r.viewTables(st.rev, st.published)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.install(st, table)
+	r.install(st, table, others)
 	return nil
 }
 

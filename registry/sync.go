@@ -427,6 +427,7 @@ func (r *Registry) publish(ctx context.Context, h *held, ix *indexFile, rev int6
 			changed++
 		}
 	}
+	others := r.viewTables(rev, set)
 	r.mu.Lock()
 	r.published, r.rev, r.indexRev, r.revisions = set, rev, rev, next.Revisions
 	r.base = baseState{rev: rf.Base, recs: rf.base}
@@ -434,7 +435,7 @@ func (r *Registry) publish(ctx context.Context, h *held, ix *indexFile, rev int6
 		r.base.rev = rev
 	}
 	r.gen++
-	r.setLive(table)
+	r.setLive(table, others)
 	r.mu.Unlock()
 	r.pruneAfter(changed)
 	// The index no longer lists them: a failed delete leaves a file that

@@ -36,14 +36,36 @@ func (r *Registry) Active() *View {
 // schemas whose source did not change are reused, not compiled again. It
 // fails when the config is invalid or would leave a published endpoint
 // unservable (its exec_as_user or exec mode gone), naming the endpoints.
+// The view's table is built outside the registry's lock, which is taken
+// only to add the view; if a publication came meanwhile it is built again
+// (the last time under the lock).
 func (r *Registry) Attach(opts Options) (*View, error) {
 	cfg, err := r.newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if ds := r.unservable(cfg); len(ds) > 0 {
+	for attempt := 1; ; attempt++ {
+		if attempt == prepareAttempts {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return r.attach(cfg, r.rev, r.published, r.gen, true)
+		}
+		r.mu.RLock()
+		rev, pub, gen := r.rev, r.published, r.gen
+		r.mu.RUnlock()
+		v, err := r.attach(cfg, rev, pub, gen, false)
+		if err != nil || v != nil {
+			return v, err
+		}
+	}
+}
+
+// attach builds the view of cfg over the revision rev of records pub, and
+// adds it unless the registry moved on from gen (then it returns nil,
+// nil). With locked, r.mu is held by the caller; else it is taken to add
+// the view.
+func (r *Registry) attach(cfg *config, rev int64, pub map[string]*Record, gen uint64, locked bool) (*View, error) {
+	if ds := r.unservable(cfg, pub); len(ds) > 0 {
 		names := make([]string, 0, len(ds))
 		for _, d := range ds {
 			if !slices.Contains(names, d.Name) {
@@ -53,17 +75,24 @@ func (r *Registry) Attach(opts Options) (*View, error) {
 		return nil, errorf(KindInvalid, "the config would leave published endpoints unservable ("+strings.Join(names, ", ")+")", ds...)
 	}
 	v := &View{cfg: cfg}
-	v.live.Store(r.lenientTable(cfg, r.rev, r.published))
+	v.live.Store(r.lenientTable(cfg, rev, pub))
+	if !locked {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	if r.gen != gen {
+		return nil, nil
+	}
 	r.views[v] = struct{}{}
 	return v, nil
 }
 
-// unservable lists the problems of the published records cfg could not
-// serve. r.mu must be held.
-func (r *Registry) unservable(cfg *config) []Detail {
+// unservable lists the problems of the published records pub that cfg
+// could not serve.
+func (r *Registry) unservable(cfg *config, pub map[string]*Record) []Detail {
 	var ds []Detail
-	for _, name := range slices.Sorted(maps.Keys(r.published)) {
-		rec := r.published[name]
+	for _, name := range slices.Sorted(maps.Keys(pub)) {
+		rec := pub[name]
 		if _, shadowed := cfg.declared[name]; shadowed || !rec.IsActive() {
 			continue
 		}
@@ -132,15 +161,40 @@ func (r *Registry) setActive(v *View) {
 	r.live.Store(v.Live())
 }
 
-// setLive makes table the active view's and rebuilds the tables of the
-// other attached views (there are others only while a reload is under
-// way). r.mu must be held, with r.rev and r.published already set.
-func (r *Registry) setLive(table *Table) {
+// viewTables builds, without holding r.mu, the tables of the attached
+// views but the active one over the revision rev of records pub (there
+// are others only while a reload is under way).
+func (r *Registry) viewTables(rev int64, pub map[string]*Record) map[*View]*Table {
+	r.mu.RLock()
+	var others []*View
+	for v := range r.views {
+		if v != r.active {
+			others = append(others, v)
+		}
+	}
+	r.mu.RUnlock()
+	tables := make(map[*View]*Table, len(others))
+	for _, v := range others {
+		tables[v] = r.lenientTable(v.cfg, rev, pub)
+	}
+	return tables
+}
+
+// setLive makes table the active view's and others (from viewTables) the
+// other attached views'; one attached since others were built gets its
+// table built here. r.mu must be held, with r.rev and r.published
+// already set.
+func (r *Registry) setLive(table *Table, others map[*View]*Table) {
 	r.live.Store(table)
 	r.active.live.Store(table)
 	for v := range r.views {
-		if v != r.active {
-			v.live.Store(r.lenientTable(v.cfg, r.rev, r.published))
+		if v == r.active {
+			continue
 		}
+		t := others[v]
+		if t == nil {
+			t = r.lenientTable(v.cfg, r.rev, r.published)
+		}
+		v.live.Store(t)
 	}
 }
