@@ -18,16 +18,9 @@ func Document(t *registry.Table) map[string]any {
 	schemas := map[string]any{}
 	for _, e := range t.Entries() {
 		rec := e.Record
-		many := len(rec.Routes)*len(rec.RequestMethods) > 1
 		for ri, route := range rec.Routes {
 			for _, method := range rec.RequestMethods {
-				id := rec.Name
-				if many {
-					id += "_" + strings.ToLower(method)
-					if len(rec.Routes) > 1 {
-						id += "_" + strconv.Itoa(ri)
-					}
-				}
+				id := operationID(rec, ri, method)
 				// OpenAPI has no "rest of the path" parameter: {rest...} is {rest}
 				path := strings.ReplaceAll(route, "...}", "}")
 				if paths[path] == nil {
@@ -54,19 +47,54 @@ func Document(t *registry.Table) map[string]any {
 	}
 }
 
+// operationID names the operation of a record's route number ri and
+// method: the record's name, with the method and the route's number when
+// the record has more than one operation.
+func operationID(rec *registry.Record, ri int, method string) string {
+	if len(rec.Routes)*len(rec.RequestMethods) <= 1 {
+		return rec.Name
+	}
+	id := rec.Name + "_" + strings.ToLower(method)
+	if len(rec.Routes) > 1 {
+		id += "_" + strconv.Itoa(ri)
+	}
+	return id
+}
+
 // operation describes one (route, method) of an entry; a JSON body schema
 // goes to schemas, once per record.
 func operation(e *registry.Entry, route, method, id string, schemas map[string]any) map[string]any {
 	rec := e.Record
+	responses := map[string]any{
+		"default": map[string]any{"description": "the snippet's answer"},
+	}
 	op := map[string]any{
 		"operationId": id,
-		"responses": map[string]any{
-			"default": map[string]any{"description": "the snippet's answer"},
-		},
+		"responses":   responses,
+		"security":    security(rec.AuthType),
 	}
 	if rec.RouteGroup != "" {
 		op["tags"] = []string{rec.RouteGroup}
 	}
+	if params := pathParams(e, route); params != nil {
+		op["parameters"] = params
+	}
+	bodyExamples := examples(e, route, method, responses)
+	if rec.RequestContentType != "" && registry.BodyMethod(method) {
+		media, note := bodyMedia(rec, bodyExamples, schemas)
+		if note != "" {
+			op["description"] = note
+		}
+		op["requestBody"] = map[string]any{
+			"required": true,
+			"content":  map[string]any{rec.RequestContentType: media},
+		}
+	}
+	return op
+}
+
+// pathParams are the path parameters of route; nil when it has none.
+func pathParams(e *registry.Entry, route string) []any {
 	var params []any
 	for _, name := range e.ParamNames(route) {
 		params = append(params, map[string]any{
@@ -74,10 +102,13 @@ func operation(e *registry.Entry, route, method, id string, schemas map[string]a
 			"schema": map[string]any{"type": "string"},
 		})
 	}
-	if params != nil {
-		op["parameters"] = params
-	}
-	responses := op["responses"].(map[string]any)
+	return params
+}
+
+// examples adds the record's examples of (route, method) to responses,
+// and returns their request bodies (nil when none has one).
+func examples(e *registry.Entry, route, method string, responses map[string]any) map[string]any {
+	rec := e.Record
 	var bodyExamples map[string]any
 	for _, ex := range rec.Examples {
 		req := registry.ExampleRequestOf(rec, ex)
@@ -89,42 +120,46 @@ func operation(e *registry.Entry, route, method, id string, schemas map[string]a
 		}
 		addExample(responses, &bodyExamples, ex)
 	}
-	if rec.RequestContentType != "" && registry.BodyMethod(method) {
-		media := map[string]any{}
-		if bodyExamples != nil {
-			media["examples"] = bodyExamples
-		}
-		if rec.RequestContentSchema != "" {
-			if rec.RequestContentType == "application/json" {
-				base := "#/components/schemas/" + rec.Name
-				if _, done := schemas[rec.Name]; done {
-					media["schema"] = map[string]any{"$ref": base}
-				} else if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
-					// the schema becomes a component, its references
-					// rewritten to resolve from the document
-					schemas[rec.Name] = relocate(doc, base)
-					media["schema"] = map[string]any{"$ref": base}
-				}
-			} else {
-				media["schema"] = map[string]any{"type": "string", "description": "an XML document valid against the endpoint's XSD"}
-				op["description"] = "The request body is XML validated against the endpoint's XSD. " +
-					"OpenAPI cannot express an XSD, so the body is documented as an application/xml string."
-			}
-		}
-		op["requestBody"] = map[string]any{
-			"required": true,
-			"content":  map[string]any{rec.RequestContentType: media},
-		}
+	return bodyExamples
+}
+
+// bodyMedia describes the request body of rec: its schema (a JSON Schema
+// becomes a component of schemas, its references rewritten to resolve
+// from the document; an XSD a string) and examples. note explains what
+// OpenAPI cannot say, or is "".
+func bodyMedia(rec *registry.Record, bodyExamples map[string]any, schemas map[string]any) (media map[string]any, note string) {
+	media = map[string]any{}
+	if bodyExamples != nil {
+		media["examples"] = bodyExamples
 	}
-	switch rec.AuthType {
-	case registry.AuthPublic:
-		op["security"] = []any{}
-	case registry.AuthBearer:
-		op["security"] = []any{map[string]any{"bearerAuth": []string{}}}
+	switch {
+	case rec.RequestContentSchema == "":
+	case rec.RequestContentType == "application/json":
+		base := "#/components/schemas/" + rec.Name
+		if _, done := schemas[rec.Name]; done {
+			media["schema"] = map[string]any{"$ref": base}
+		} else if doc, err := schema.Document(rec.RequestContentSchema); err == nil {
+			schemas[rec.Name] = relocate(doc, base)
+			media["schema"] = map[string]any{"$ref": base}
+		}
 	default:
-		op["security"] = []any{map[string]any{"basicAuth": []string{}}, map[string]any{"bearerAuth": []string{}}}
+		media["schema"] = map[string]any{"type": "string", "description": "an XML document valid against the endpoint's XSD"}
+		note = "The request body is XML validated against the endpoint's XSD. " +
+			"OpenAPI cannot express an XSD, so the body is documented as an application/xml string."
 	}
-	return op
+	return media, note
+}
+
+// security is the security requirement of an auth type.
+func security(authType string) []any {
+	switch authType {
+	case registry.AuthPublic:
+		return []any{}
+	case registry.AuthBearer:
+		return []any{map[string]any{"bearerAuth": []string{}}}
+	default:
+		return []any{map[string]any{"basicAuth": []string{}}, map[string]any{"bearerAuth": []string{}}}
+	}
 }
 
 // relocate copies a body schema for the place base (a URI fragment such
