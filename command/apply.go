@@ -49,65 +49,73 @@ been waiting.
 			c.Flags().StringP("message", "m", "", "Message recorded with the revision (with --sync)")
 			c.Flags().Bool("dry-run", false, "Check and report without storing anything")
 		},
-		run: func(s *session, args []string) error {
-			dir := args[0]
-			local, err := readDir(dir)
-			if err != nil {
-				return err
-			}
-			if len(local) == 0 && s.flagBool("prune") {
-				return fmt.Errorf("%s holds no endpoint records: refusing to --prune every draft", dir)
-			}
-			recs := make([]json.RawMessage, 0, len(local))
-			for _, r := range local {
-				raw, err := r.JSON()
-				if err != nil {
-					return err
-				}
-				recs = append(recs, raw)
-			}
-			body := map[string]any{
-				"endpoints": recs,
-				"prune":     s.flagBool("prune"),
-				"sync":      s.flagBool("sync"),
-				"message":   s.flagString("message"),
-				"dry_run":   s.flagBool("dry-run"),
-			}
-			stop := s.progress(fmt.Sprintf("applying %d endpoints from %s", len(recs), dir))
-			var res applyResult
-			err = s.api.post(s.ctx, "/endpoint/apply", body, &res)
-			stop()
-			if err != nil {
-				return fmt.Errorf("applying %s: %w", dir, err)
-			}
-			if s.json {
-				return s.printJSON(res)
-			}
-			verbPrefix := ""
-			if s.flagBool("dry-run") {
-				verbPrefix = "would be "
-			}
-			for _, k := range []struct {
-				label, colour string
-				names         []string
-			}{
-				{"created", green, res.Created},
-				{"updated", yellow, res.Updated},
-				{"deleted", red, res.Deleted},
-				{"unchanged", "", res.Unchanged},
-			} {
-				fmt.Fprintf(s.out, "%s %s\n", s.paint(k.colour, fmt.Sprintf("%-18s", verbPrefix+k.label+":")), joinOr(k.names, ", "))
-			}
-			switch {
-			case s.flagBool("dry-run"):
-				fmt.Fprintln(s.out, "dry run: nothing stored")
-			case s.flagBool("sync"):
-				fmt.Fprintf(s.out, "revision %d is live\n", res.Revision)
-			default:
-				fmt.Fprintln(s.out, "stored as drafts; publish with: caddy endpoint sync")
-			}
-			return nil
-		},
+		run: applyDir,
+	}
+}
+
+// applyDir sends the records of the directory args[0] in one apply.
+func applyDir(s *session, args []string) error {
+	dir := args[0]
+	local, err := readDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(local) == 0 && s.flagBool("prune") {
+		return fmt.Errorf("%s holds no endpoint records: refusing to --prune every draft", dir)
+	}
+	recs := make([]json.RawMessage, 0, len(local))
+	for _, r := range local {
+		raw, err := r.JSON()
+		if err != nil {
+			return err
+		}
+		recs = append(recs, raw)
+	}
+	body := map[string]any{
+		"endpoints": recs,
+		"prune":     s.flagBool("prune"),
+		"sync":      s.flagBool("sync"),
+		"message":   s.flagString("message"),
+		"dry_run":   s.flagBool("dry-run"),
+	}
+	stop := s.progress(fmt.Sprintf("applying %d endpoints from %s", len(recs), dir))
+	var res applyResult
+	err = s.api.post(s.ctx, "/endpoint/apply", body, &res)
+	stop()
+	if err != nil {
+		return fmt.Errorf("applying %s: %w", dir, err)
+	}
+	if s.json {
+		return s.printJSON(res)
+	}
+	printApplied(s, res)
+	return nil
+}
+
+// printApplied says what an apply did, or would do with --dry-run.
+func printApplied(s *session, res applyResult) {
+	verbPrefix := ""
+	if s.flagBool("dry-run") {
+		verbPrefix = "would be "
+	}
+	for _, k := range []struct {
+		label, colour string
+		names         []string
+	}{
+		{"created", green, res.Created},
+		{"updated", yellow, res.Updated},
+		{"deleted", red, res.Deleted},
+		{"unchanged", "", res.Unchanged},
+	} {
+		fmt.Fprintf(s.out, "%s %s\n", s.paint(k.colour, fmt.Sprintf("%-18s", verbPrefix+k.label+":")), joinOr(k.names, ", "))
+	}
+	switch {
+	case s.flagBool("dry-run"):
+		fmt.Fprintln(s.out, "dry run: nothing stored")
+	case s.flagBool("sync"):
+		fmt.Fprintf(s.out, "revision %d is live\n", res.Revision)
+	default:
+		fmt.Fprintln(s.out, "stored as drafts; publish with: caddy endpoint sync")
 	}
 }
 

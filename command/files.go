@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // The directory format of export, diff and apply: per record NAME.yaml
@@ -78,8 +81,37 @@ func renderRecords(records []json.RawMessage, canonical bool) (fileSet, error) {
 	return files, nil
 }
 
-// renderRecord renders one record and returns its files and name.
+// renderRecord renders one record and returns its files and name. The
+// record's name (execmode.NamePattern) also keeps its file names inside
+// the directory.
 func renderRecord(raw json.RawMessage, canonical bool) (fileSet, string, error) {
+	fields, name, err := recordFields(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	if canonical {
+		canonicalize(fields)
+	}
+	for f, n := range fields {
+		if isEmpty(n) {
+			delete(fields, f)
+		}
+	}
+	files, err := moveToFiles(fields, name)
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := encodeRecord(fields)
+	if err != nil {
+		return nil, "", fmt.Errorf("writing endpoint %q as YAML: %v", name, err)
+	}
+	files[name+".yaml"] = data
+	return files, name, nil
+}
+
+// recordFields reads a record as its fields by name, without the
+// read-only ones, and its name.
+func recordFields(raw json.RawMessage) (map[string]*yaml.Node, string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, "", fmt.Errorf("reading a record: %v", err)
@@ -96,33 +128,36 @@ func renderRecord(raw json.RawMessage, canonical bool) (fileSet, string, error) 
 	if n := fields["name"]; n != nil && n.Kind == yaml.ScalarNode {
 		name = n.Value
 	}
-	if !validName(name) {
+	if !execmode.ValidName(name) {
 		return nil, "", fmt.Errorf("a record has an invalid name %q", name)
 	}
 	for _, f := range readOnlyFields {
 		delete(fields, f)
 	}
-	if canonical {
-		singularToList(fields, "route", "routes")
-		singularToList(fields, "request_method", "request_methods")
-		for f, def := range fieldDefaults {
-			if fields[f] == nil || isNull(fields[f]) {
-				var n yaml.Node
-				_ = yaml.Unmarshal([]byte(def), &n)
-				fields[f] = n.Content[0]
-			}
-		}
-	}
-	for f, n := range fields {
-		if isEmpty(n) {
-			delete(fields, f)
-		}
-	}
+	return fields, name, nil
+}
 
+// canonicalize turns the one-value forms into lists and fills the
+// defaults, so that two ways of writing one record render the same.
+func canonicalize(fields map[string]*yaml.Node) {
+	singularToList(fields, "route", "routes")
+	singularToList(fields, "request_method", "request_methods")
+	for f, def := range fieldDefaults {
+		if fields[f] == nil || isNull(fields[f]) {
+			var n yaml.Node
+			_ = yaml.Unmarshal([]byte(def), &n)
+			fields[f] = n.Content[0]
+		}
+	}
+}
+
+// moveToFiles takes the code snippet and the schema of a record out of
+// its fields into files of their own, named in code_file and schema_file.
+func moveToFiles(fields map[string]*yaml.Node, name string) (fileSet, error) {
 	files := fileSet{}
 	if n := fields["code_snippet"]; n != nil {
 		if n.Kind != yaml.ScalarNode {
-			return nil, "", fmt.Errorf("endpoint %q: code_snippet is not a string", name)
+			return nil, fmt.Errorf("endpoint %q: code_snippet is not a string", name)
 		}
 		file := name + ".star"
 		files[file] = []byte(n.Value)
@@ -131,14 +166,19 @@ func renderRecord(raw json.RawMessage, canonical bool) (fileSet, string, error) 
 	}
 	if n := fields["request_content_schema"]; n != nil {
 		if n.Kind != yaml.ScalarNode {
-			return nil, "", fmt.Errorf("endpoint %q: request_content_schema is not a string", name)
+			return nil, fmt.Errorf("endpoint %q: request_content_schema is not a string", name)
 		}
 		file := name + ".schema." + schemaExt(fields["request_content_type"], n.Value)
 		files[file] = []byte(n.Value)
 		delete(fields, "request_content_schema")
 		fields["schema_file"] = scalar(file)
 	}
+	return files, nil
+}
 
+// encodeRecord writes the fields as YAML: those of fieldOrder first, in
+// that order, then the others sorted.
+func encodeRecord(fields map[string]*yaml.Node) ([]byte, error) {
 	out := &yaml.Node{Kind: yaml.MappingNode}
 	add := func(f string) {
 		n := fields[f]
@@ -151,26 +191,19 @@ func renderRecord(raw json.RawMessage, canonical bool) (fileSet, string, error) 
 			add(f)
 		}
 	}
-	for _, f := range slices.Sorted(func(yield func(string) bool) {
-		for f := range fields {
-			if !yield(f) {
-				return
-			}
-		}
-	}) {
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
 		add(f)
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(out); err != nil {
-		return nil, "", fmt.Errorf("writing endpoint %q as YAML: %v", name, err)
+		return nil, err
 	}
 	if err := enc.Close(); err != nil {
-		return nil, "", fmt.Errorf("writing endpoint %q as YAML: %v", name, err)
+		return nil, err
 	}
-	files[name+".yaml"] = buf.Bytes()
-	return files, name, nil
+	return buf.Bytes(), nil
 }
 
 // singularToList turns the one-value form of a field into its list form.
@@ -236,21 +269,6 @@ func schemaExt(contentType *yaml.Node, schema string) string {
 		return "json"
 	}
 	return "yaml"
-}
-
-// validName is the record name rule; it also keeps file names inside the
-// directory.
-func validName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i, c := range s {
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || !strings.ContainsRune("_.-", c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // localRecord is one record read from a directory.
@@ -356,7 +374,7 @@ func loadRecord(file string, fields map[string]any) (localRecord, error) {
 	if name == "" {
 		return rec, fmt.Errorf("%s: no name: want an endpoint record", file)
 	}
-	if !validName(name) {
+	if !execmode.ValidName(name) {
 		return rec, fmt.Errorf("%s: invalid name %q", file, name)
 	}
 	rec.Name = name
