@@ -196,72 +196,76 @@ func checkNestedRepeat(p string) error {
 	type group struct{ repeats, alternates bool }
 	var stack []group
 	cur := group{}
-	repeatAt := func(i int) bool {
-		if i >= len(p) {
-			return false
-		}
-		switch p[i] {
-		case '*', '+':
-			return true
-		case '{':
-			end := strings.IndexByte(p[i:], '}')
-			if end < 0 {
-				return false
-			}
-			// a fixed count {n} matches one length: only a range repeats
-			lo, hi, comma := strings.Cut(p[i+1:i+end], ",")
-			return comma && hi != lo && hi != "0" && hi != "1"
-		}
-		return false
-	}
 	for i := 0; i < len(p); i++ {
 		switch p[i] {
 		case '\\':
 			i++
-			if repeatAt(i + 1) {
-				cur.repeats = true
-			}
 		case '[':
-			depth := 0
-			for ; i < len(p); i++ {
-				if p[i] == '\\' {
-					i++
-				} else if p[i] == '[' {
-					depth++
-				} else if p[i] == ']' {
-					if depth--; depth == 0 {
-						break
-					}
-				}
-			}
-			if repeatAt(i + 1) {
-				cur.repeats = true
-			}
+			i = classEnd(p, i)
 		case '(':
 			stack = append(stack, cur)
 			cur = group{}
+			continue
 		case ')':
 			inner := cur
 			if len(stack) > 0 {
 				cur, stack = stack[len(stack)-1], stack[:len(stack)-1]
 			}
-			if repeatAt(i + 1) {
-				if inner.repeats || inner.alternates {
-					return errors.New("a repeated group that holds a repetition or alternatives (as (a|aa)+ or (x+x+)+) cannot be checked in bounded time; write each character's one way to match (a+, x{2,})")
-				}
-				cur.repeats = true
+			if repeatAt(p, i+1) && (inner.repeats || inner.alternates) {
+				return errors.New("a repeated group that holds a repetition or alternatives (as (a|aa)+ or (x+x+)+) cannot be checked in bounded time; write each character's one way to match (a+, x{2,})")
 			}
 			cur.repeats = cur.repeats || inner.repeats
 			cur.alternates = cur.alternates || inner.alternates
 		case '|':
 			cur.alternates = true
-		default:
-			if repeatAt(i + 1) {
-				cur.repeats = true
-			}
+			continue
+		}
+		// the atom that ends at i (a character, an escape, a class or a
+		// group) repeats when a quantifier follows it
+		if repeatAt(p, i+1) {
+			cur.repeats = true
 		}
 	}
 	return nil
+}
+
+// repeatAt reports whether a quantifier that repeats (+, *, or a range
+// {n,m} above one) stands at p[i].
+func repeatAt(p string, i int) bool {
+	if i >= len(p) {
+		return false
+	}
+	switch p[i] {
+	case '*', '+':
+		return true
+	case '{':
+		end := strings.IndexByte(p[i:], '}')
+		if end < 0 {
+			return false
+		}
+		// a fixed count {n} matches one length: only a range repeats
+		lo, hi, comma := strings.Cut(p[i+1:i+end], ",")
+		return comma && hi != lo && hi != "0" && hi != "1"
+	}
+	return false
+}
+
+// classEnd is the index of the ] that closes the character class opened
+// at p[i] (len(p) when it is not closed).
+func classEnd(p string, i int) int {
+	depth := 0
+	for ; i < len(p); i++ {
+		if p[i] == '\\' {
+			i++
+		} else if p[i] == '[' {
+			depth++
+		} else if p[i] == ']' {
+			if depth--; depth == 0 {
+				break
+			}
+		}
+	}
+	return i
 }
 
 func shortPattern(p string) string {

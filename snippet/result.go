@@ -49,6 +49,53 @@ func makeResult(v starlark.Value, maxMemory int64) (*execmode.Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("result is a %s, want dict", v.Type())
 	}
+	k, err := resultKeysOf(d)
+	if err != nil {
+		return nil, err
+	}
+	if k.response != nil {
+		return responseResult(k)
+	}
+	res := &execmode.Result{Status: 200, Header: jsonHeader}
+	if k.status != nil {
+		code, err := statusCode(k.status)
+		if err != nil {
+			return nil, fmt.Errorf("result[\"status_code\"]: %v", err)
+		}
+		res.Status = code
+	}
+	if k.headers != nil && k.headers != starlark.None {
+		h, err := makeHeader(k.headers)
+		if err != nil {
+			return nil, fmt.Errorf("result[\"headers\"]: %v", err)
+		}
+		if _, set := h["Content-Type"]; !set {
+			h["Content-Type"] = jsonContentType
+		}
+		res.Header = h
+	}
+	if bodiless(res.Status) {
+		return res, nil
+	}
+	if k.payload == nil || k.payload == starlark.None {
+		res.Body = nullBody
+		return res, nil
+	}
+	body, err := encodeJSON(k.payload, maxMemory)
+	if err != nil {
+		return nil, fmt.Errorf("result[\"payload\"]: %w", err)
+	}
+	res.Body = body
+	return res, nil
+}
+
+// resultKeys are the values of a result dict; nil where a key is absent.
+type resultKeys struct {
+	payload, headers, status, response starlark.Value
+}
+
+// resultKeysOf reads the keys of a result dict, refusing any other key.
+func resultKeysOf(d *starlark.Dict) (resultKeys, error) {
 	known := 0
 	lookup := func(key starlark.Value) starlark.Value {
 		v, found, _ := d.Get(key)
@@ -58,61 +105,29 @@ func makeResult(v starlark.Value, maxMemory int64) (*execmode.Result, error) {
 		known++
 		return v
 	}
-	payload, headers, status, resp := lookup(keyPayload), lookup(keyHeaders), lookup(keyStatus), lookup(keyResponse)
+	k := resultKeys{payload: lookup(keyPayload), headers: lookup(keyHeaders), status: lookup(keyStatus), response: lookup(keyResponse)}
 	if d.Len() != known {
-		for _, k := range d.Keys() {
-			switch k {
-			case starlark.String("payload"), starlark.String("headers"), starlark.String("status_code"), starlark.String("response"):
+		for _, key := range d.Keys() {
+			switch key {
+			case keyPayload, keyHeaders, keyStatus, keyResponse:
 			default:
-				return nil, fmt.Errorf("result has unknown key %s (want response, or payload, headers and status_code)", k)
+				return k, fmt.Errorf("result has unknown key %s (want response, or payload, headers and status_code)", key)
 			}
 		}
 	}
+	return k, nil
+}
 
-	if resp != nil {
-		if payload != nil || headers != nil || status != nil {
-			return nil, errors.New("result holds response together with payload, headers or status_code")
-		}
-		r, ok := resp.(*response)
-		if !ok {
-			return nil, fmt.Errorf("result[\"response\"] is a %s, want Response(...)", resp.Type())
-		}
-		return &execmode.Result{Status: r.status, Header: r.header.clone(), Body: r.body}, nil
+// responseResult is the answer of a result that holds a Response, alone.
+func responseResult(k resultKeys) (*execmode.Result, error) {
+	if k.payload != nil || k.headers != nil || k.status != nil {
+		return nil, errors.New("result holds response together with payload, headers or status_code")
 	}
-
-	res := &execmode.Result{Status: 200}
-	if status != nil {
-		code, err := statusCode(status)
-		if err != nil {
-			return nil, fmt.Errorf("result[\"status_code\"]: %v", err)
-		}
-		res.Status = code
+	r, ok := k.response.(*response)
+	if !ok {
+		return nil, fmt.Errorf("result[\"response\"] is a %s, want Response(...)", k.response.Type())
 	}
-	if headers != nil && headers != starlark.None {
-		h, err := makeHeader(headers)
-		if err != nil {
-			return nil, fmt.Errorf("result[\"headers\"]: %v", err)
-		}
-		if _, set := h["Content-Type"]; !set {
-			h["Content-Type"] = jsonContentType
-		}
-		res.Header = h
-	} else {
-		res.Header = jsonHeader
-	}
-	if bodiless(res.Status) {
-		return res, nil
-	}
-	if payload == nil || payload == starlark.None {
-		res.Body = nullBody
-		return res, nil
-	}
-	body, err := encodeJSON(payload, maxMemory)
-	if err != nil {
-		return nil, fmt.Errorf("result[\"payload\"]: %w", err)
-	}
-	res.Body = body
-	return res, nil
+	return &execmode.Result{Status: r.status, Header: r.header.clone(), Body: r.body}, nil
 }
 
 func bodiless(status int) bool { return status == 204 || status == 304 }
