@@ -171,6 +171,30 @@ func (c *config) checkFields(rec *Record) []Detail {
 		add("route_group", "must be at most %d printable characters", MaxRouteGroupLen)
 	}
 
+	ds = append(ds, c.checkAuth(rec)...)
+
+	methodDs := checkMethods(rec)
+	ds = append(ds, methodDs...)
+	ds = append(ds, checkBody(rec)...)
+
+	if len(routeDs) == 0 && len(methodDs) == 0 {
+		ds = append(ds, checkExamples(rec)...)
+	}
+
+	for i, o := range rec.CORSOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			add(fmt.Sprintf("cors_origins[%d]", i), "%s", msg)
+		}
+	}
+	return ds
+}
+
+// checkAuth checks who may call the record and whom it runs as.
+func (c *config) checkAuth(rec *Record) []Detail {
+	var ds []Detail
+	add := func(field, format string, args ...any) {
+		ds = append(ds, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 	switch rec.AuthType {
 	case AuthUser, AuthBearer, AuthPublic:
 	default:
@@ -190,9 +214,16 @@ func (c *config) checkFields(rec *Record) []Detail {
 			add(fmt.Sprintf("allowed_roles[%d]", i), "must be a non-empty printable string of at most %d bytes", maxRoleLen)
 		}
 	}
+	return ds
+}
 
-	methodDs := checkMethods(rec)
-	ds = append(ds, methodDs...)
+// checkBody checks the request body rules: a content type for the body
+// methods, a schema only for a JSON or XML body.
+func checkBody(rec *Record) []Detail {
+	var ds []Detail
+	add := func(field, format string, args ...any) {
+		ds = append(ds, Detail{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
 	withBody := rec.TakesBody()
 
 	switch {
@@ -206,16 +237,6 @@ func (c *config) checkFields(rec *Record) []Detail {
 		ct := rec.RequestContentType
 		if !withBody || (ct != "application/json" && ct != "application/xml") {
 			add("request_content_schema", "is only allowed with a body method (POST, PUT, PATCH) and application/json or application/xml")
-		}
-	}
-
-	if len(routeDs) == 0 && len(methodDs) == 0 {
-		ds = append(ds, checkExamples(rec)...)
-	}
-
-	for i, o := range rec.CORSOrigins {
-		if msg := checkOrigin(o); msg != "" {
-			add(fmt.Sprintf("cors_origins[%d]", i), "%s", msg)
 		}
 	}
 	return ds
