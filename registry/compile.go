@@ -290,9 +290,16 @@ func conflicts(recs []*Record, fixed map[string]*Record) []Detail {
 // conflictsOf is conflicts for records given by their (route, method)
 // pairs, parsed already; a record without pairs is left out.
 func conflictsOf(pairs [][]routed, fixed map[string]*Record) []Detail {
+	ds, _ := conflictsIndexed(pairs, fixed)
+	return ds
+}
+
+// conflictsIndexed is conflictsOf that also returns the index of every
+// pair it built on the way.
+func conflictsIndexed(pairs [][]routed, fixed map[string]*Record) ([]Detail, *routeIndex) {
 	pairs = slices.DeleteFunc(slices.Clone(pairs), func(rs []routed) bool { return len(rs) == 0 })
 	slices.SortFunc(pairs, func(a, b []routed) int { return strings.Compare(a[0].rec.Name, b[0].rec.Name) })
-	var ix routeIndex
+	ix := new(routeIndex)
 	var ds []Detail
 	for _, rs := range pairs {
 		var mine []Detail
@@ -313,7 +320,7 @@ func conflictsOf(pairs [][]routed, fixed map[string]*Record) []Detail {
 		ds = append(ds, mine...)
 		ix.add(rs...)
 	}
-	return ds
+	return ds, ix
 }
 
 // byOther sorts the details of one record by the name of the other

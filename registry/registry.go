@@ -79,6 +79,9 @@ type Registry struct {
 	indexRev int64
 	// revisions are the stored revisions, oldest first.
 	revisions []RevisionInfo
+	// routes indexes the published routes, once a publication checked
+	// them.
+	routes *publishedRoutes
 	// base is the whole revision the live one is or is a delta of; the
 	// next publication stores a delta of it when it can.
 	base baseState
@@ -121,6 +124,7 @@ func New(ctx context.Context, opts Options) (*Registry, error) {
 		return nil, fmt.Errorf("creating endpoint registry: no storage")
 	}
 	r := &Registry{
+		routes:  new(publishedRoutes),
 		storage: opts.Storage,
 		prefix:  opts.Prefix,
 		log:     opts.Logger,
@@ -365,6 +369,7 @@ func (r *Registry) install(st *storedState, table *Table, others map[*View]*Tabl
 	r.drafts, r.damaged, r.published, r.rev = st.drafts, st.damaged, st.published, st.rev
 	r.indexRev, r.revisions = st.ix.Revision, st.ix.Revisions
 	r.base = st.base
+	r.routes.published(nil)
 	r.dirty = false
 	r.draftIx = nil
 	r.draftStamp = st.stamp

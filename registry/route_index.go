@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // routed is one (route, method) pair an active record serves, with its
@@ -219,4 +220,176 @@ func (ix *routeIndex) conflicts(rs []routed, skip func(*Record) bool) []Detail {
 		ds = append(ds, Detail{Field: "route", Message: h.msg})
 	}
 	return ds
+}
+
+// publishedRoutes indexes the routes of the published set and of one
+// config's declared records, a set known to hold no conflict: a
+// publication then checks only the records it adds or changes, against
+// the routes they can overlap, not every pair of the set again.
+type publishedRoutes struct {
+	mu  sync.Mutex
+	cfg *config
+	set map[string]*Record
+	// ix holds the pairs of the active records of set and the declared
+	// records of cfg; nil until a publication checked a whole set.
+	ix *routeIndex
+	// gen counts the changes of the above.
+	gen uint64
+}
+
+// routeUpdate is how a checked candidate set changes the published
+// routes once it is published.
+type routeUpdate struct {
+	cfg *config
+	set map[string]*Record
+	// whole is the index of the whole set, when it was checked whole.
+	whole *routeIndex
+	// from is the gen the change was worked out on; stale names the
+	// records whose pairs leave the index, fresh the pairs that enter it.
+	from  uint64
+	stale []string
+	fresh []routed
+}
+
+// setConflicts lists the route conflicts of the active records mine (with
+// their entries, nil for those that failed their check) and the declared
+// records of cfg, as conflictsOf does for the whole set, and how the
+// published routes change once set is published. While the published
+// routes are known for cfg and few records changed, only those and the
+// records they can overlap are checked.
+func (p *publishedRoutes) setConflicts(cfg *config, set map[string]*Record, mine []*Record, entries []*Entry) ([]Detail, *routeUpdate) {
+	pairsOf := func(i int) []routed {
+		if entries[i] != nil {
+			return entries[i].routes
+		}
+		return routedOf(mine[i])
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if u := p.changeTo(cfg, set); u != nil {
+		return p.conflictsOfChange(cfg, mine, pairsOf, u), u
+	}
+	var pairs [][]routed
+	for _, e := range cfg.declaredEntries {
+		if e.Record.IsActive() {
+			pairs = append(pairs, e.routes)
+		}
+	}
+	for i := range mine {
+		pairs = append(pairs, pairsOf(i))
+	}
+	ds, ix := conflictsIndexed(pairs, cfg.declared)
+	return ds, &routeUpdate{cfg: cfg, set: set, whole: ix}
+}
+
+// changeTo works out which records of set differ from the published ones
+// (as pointers, or by version), nil when the set should be checked whole:
+// the routes are not known for cfg, or too much changed. p.mu must be
+// held.
+func (p *publishedRoutes) changeTo(cfg *config, set map[string]*Record) *routeUpdate {
+	if p.ix == nil || p.cfg != cfg {
+		return nil
+	}
+	u := &routeUpdate{cfg: cfg, set: set, from: p.gen}
+	limit := len(set)/8 + 16
+	for n, rec := range set {
+		old := p.set[n]
+		if old == rec || (old != nil && samePublished(old, rec) && old.IsActive() == rec.IsActive()) {
+			continue
+		}
+		if _, shadowed := cfg.declared[n]; shadowed {
+			continue // not in the index: the declared record is
+		}
+		if u.stale = append(u.stale, n); len(u.stale) > limit {
+			return nil
+		}
+	}
+	for n := range p.set {
+		if _, shadowed := cfg.declared[n]; shadowed {
+			continue
+		}
+		if _, ok := set[n]; !ok {
+			if u.stale = append(u.stale, n); len(u.stale) > limit {
+				return nil
+			}
+		}
+	}
+	slices.Sort(u.stale)
+	return u
+}
+
+// conflictsOfChange checks the active records of u.stale still in the
+// set against each other and against the published pairs they can
+// overlap. p.mu must be held.
+func (p *publishedRoutes) conflictsOfChange(cfg *config, mine []*Record, pairsOf func(int) []routed, u *routeUpdate) []Detail {
+	stale := make(map[string]bool, len(u.stale))
+	for _, n := range u.stale {
+		stale[n] = true
+	}
+	at := func(name string) int {
+		i, ok := slices.BinarySearchFunc(mine, name, func(rec *Record, n string) int { return strings.Compare(rec.Name, n) })
+		if !ok {
+			return -1
+		}
+		return i
+	}
+	declared := make(map[string][]routed)
+	for _, e := range cfg.declaredEntries {
+		if e.Record.IsActive() {
+			declared[e.Record.Name] = e.routes
+		}
+	}
+	var pairs [][]routed
+	near := map[string]bool{}
+	for _, n := range u.stale {
+		i := at(n)
+		if i < 0 {
+			continue // removed or archived
+		}
+		rs := pairsOf(i)
+		pairs = append(pairs, rs)
+		u.fresh = append(u.fresh, rs...)
+		for _, r := range rs {
+			p.ix.overlapping(r.pat, func(o routed) {
+				if !stale[o.rec.Name] {
+					near[o.rec.Name] = true
+				}
+			})
+		}
+	}
+	for n := range near {
+		if rs, ok := declared[n]; ok {
+			pairs = append(pairs, rs)
+		} else if i := at(n); i >= 0 {
+			pairs = append(pairs, pairsOf(i))
+		}
+	}
+	return conflictsOf(pairs, cfg.declared)
+}
+
+// published makes u, checked without a conflict, the published routes.
+// An update worked out on routes that changed since drops the index: the
+// next publication checks its set whole.
+func (p *publishedRoutes) published(u *routeUpdate) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case u == nil:
+		p.ix = nil
+	case u.whole != nil:
+		p.ix = u.whole
+	case u.from == p.gen && p.cfg == u.cfg:
+		for _, n := range u.stale {
+			if old := p.set[n]; old != nil && old.IsActive() {
+				p.ix.remove(routedOf(old)...)
+			}
+		}
+		p.ix.add(u.fresh...)
+	default:
+		p.ix = nil
+	}
+	if u != nil {
+		p.cfg, p.set = u.cfg, u.set
+	}
+	p.gen++
 }

@@ -1,7 +1,9 @@
 package registry
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -173,5 +175,83 @@ func BenchmarkTableBuild(b *testing.B) {
 				newTable(1, slices.Clone(entries))
 			}
 		})
+	}
+}
+
+// TestPublishedRoutesCheckOnlyTheChange: once a set is published, the
+// check of a candidate set that changes a few records looks only at those
+// and the routes they can overlap, and finds exactly what a check of the
+// whole set finds, declared records included; a selective sync that would
+// serve a route twice is refused that way.
+func TestPublishedRoutesCheckOnlyTheChange(t *testing.T) {
+	ctx := context.Background()
+	decl := []Record{{Name: "decl", Route: "/decl/{id}", CodeSnippet: "d"}}
+	f := newFixture(t, func(o *Options) { o.Declared = decl })
+	for i := range 120 {
+		f.create(rec(fmt.Sprintf("r%03d", i), fmt.Sprintf("/r/%03d/{id}", i)))
+	}
+	f.sync()
+	cfg := f.r.cfg
+	edit := func(set map[string]*Record, name, route string) {
+		c := cloneRecord(set[name])
+		c.Version++
+		c.Routes = []string{route}
+		set[name] = c
+	}
+	cases := map[string]func(set map[string]*Record){
+		"no conflict":       func(set map[string]*Record) { edit(set, "r005", "/elsewhere") },
+		"same paths":        func(set map[string]*Record) { edit(set, "r010", "/r/011/{x}") },
+		"declared":          func(set map[string]*Record) { edit(set, "r020", "/decl/{y}") },
+		"two changed":       func(set map[string]*Record) { edit(set, "r030", "/both/{a}"); edit(set, "r031", "/both/{b}") },
+		"added":             func(set map[string]*Record) { set["new"] = &Record{Name: "new", Routes: []string{"/r/{n}/{id}"}} },
+		"removed and taken": func(set map[string]*Record) { delete(set, "r040"); edit(set, "r041", "/r/040/{id}") },
+		"archived and taken": func(set map[string]*Record) {
+			c := cloneRecord(set["r050"])
+			c.Version++
+			c.Active = new(bool)
+			set["r050"] = c
+			edit(set, "r051", "/r/050/{id}")
+		},
+	}
+	for name, change := range cases {
+		set := maps.Clone(f.r.published)
+		change(set)
+		for _, rec := range set {
+			normalize(rec)
+		}
+		f.r.routes.mu.Lock()
+		u := f.r.routes.changeTo(cfg, set)
+		f.r.routes.mu.Unlock()
+		if u == nil {
+			t.Fatalf("%s: checked whole", name)
+		}
+		_, got := f.r.strictTable(cfg, set)
+		whole := &Registry{routes: new(publishedRoutes), cache: f.r.cache}
+		_, want := whole.strictTable(cfg, set)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: the change's check found %+v, the whole set's %+v", name, got, want)
+		}
+		if wantConflict := name != "no conflict" && name != "removed and taken" && name != "archived and taken"; wantConflict != (len(got) > 0) {
+			t.Fatalf("%s: conflicts %+v", name, got)
+		}
+	}
+
+	// published B at /x, draft B moved to /y, draft A takes /x: a sync of
+	// A alone would serve /x twice
+	f.create(rec("b", "/x"))
+	f.sync()
+	if _, err := f.r.Patch(ctx, "b", []byte(`{"route": "/y"}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.create(rec("a", "/x"))
+	_, err := f.r.Sync(ctx, SyncOptions{Only: []string{"a"}})
+	if ds := detailsOf(err); len(ds) != 1 || ds[0].Name != "b" || ds[0].Field != "route" {
+		t.Fatalf("selective sync serving /x twice: %v", err)
+	}
+	if res, err := f.r.Sync(ctx, SyncOptions{Only: []string{"a", "b"}}); err != nil || len(res.Added) != 1 {
+		t.Fatalf("selective sync of both: %+v %v", res, err)
+	}
+	if served(f.r, "GET", "/x") != "code of a" || served(f.r, "GET", "/y") != "code of b" {
+		t.Fatal("after the selective sync of both")
 	}
 }

@@ -612,20 +612,22 @@ func (r *Registry) draftsNow(set map[string]*Record) *draftsAt {
 	}
 	d := &draftsAt{Stamp: r.draftStamp}
 	limit := deltaLimit(len(set))
-	for _, n := range slices.Sorted(maps.Keys(r.drafts)) {
-		draft := r.drafts[n]
+	for n, draft := range r.drafts {
 		if rec := set[n]; rec == nil || (rec != draft && !samePublished(rec, draft)) {
-			d.Other = append(d.Other, draft)
+			if d.Other = append(d.Other, draft); len(d.Other) > limit {
+				return nil
+			}
 		}
 	}
-	for _, n := range slices.Sorted(maps.Keys(set)) {
+	for n := range set {
 		if _, ok := r.drafts[n]; !ok {
-			d.Absent = append(d.Absent, n)
+			if d.Absent = append(d.Absent, n); len(d.Other)+len(d.Absent) > limit {
+				return nil
+			}
 		}
 	}
-	if len(d.Other)+len(d.Absent) > limit {
-		return nil
-	}
+	slices.SortFunc(d.Other, func(a, b *Record) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(d.Absent)
 	return d
 }
 

@@ -153,11 +153,9 @@ func (r *Registry) Status() SyncStatus {
 func (r *Registry) strictTable(cfg *config, set map[string]*Record) (*Table, []Detail) {
 	var ds []Detail
 	var live []*Entry
-	var pairs [][]routed
 	for _, e := range cfg.declaredEntries {
 		if e.Record.IsActive() {
 			live = append(live, e)
-			pairs = append(pairs, e.routes)
 		}
 	}
 	var mine []*Record
@@ -176,16 +174,15 @@ func (r *Registry) strictTable(cfg *config, set map[string]*Record) (*Table, []D
 		}
 		if entries[i] != nil {
 			live = append(live, entries[i])
-			pairs = append(pairs, entries[i].routes)
-		} else {
-			pairs = append(pairs, routedOf(rec))
 		}
 	}
-	ds = append(ds, conflictsOf(pairs, cfg.declared)...)
-	if len(ds) > 0 {
+	cds, update := r.routes.setConflicts(cfg, set, mine, entries)
+	if ds = append(ds, cds...); len(ds) > 0 {
 		return nil, ds
 	}
-	return newTable(0, live), nil
+	t := newTable(0, live)
+	t.routeUpdate = update
+	return t, nil
 }
 
 // unshadowed returns the drafts no declared record hides. r.mu must be held.
@@ -437,6 +434,7 @@ func (r *Registry) publish(ctx context.Context, h *held, ix *indexFile, rev int6
 	r.gen++
 	r.setLive(table, others)
 	r.mu.Unlock()
+	r.routes.published(table.routeUpdate)
 	r.pruneAfter(changed)
 	// The index no longer lists them: a failed delete leaves a file that
 	// nothing reads, so it is logged, not returned.

@@ -74,6 +74,9 @@ type Table struct {
 	all     *Matcher
 	// unservable are published records left out of the table (sorted).
 	unservable []string
+	// routeUpdate is how publishing a checked candidate table changes
+	// the published routes; nil for a table built from storage.
+	routeUpdate *routeUpdate
 
 	mu     sync.Mutex
 	groups atomic.Pointer[[]groupMatcher]
