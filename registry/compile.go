@@ -154,73 +154,80 @@ func (c *cache) compile(cfg *config, rec *Record, declared bool) (*Entry, []Deta
 
 // compileAs is compile; with stored, rec comes from a published revision.
 func (c *cache) compileAs(cfg *config, rec *Record, declared, stored bool) (*Entry, []Detail) {
-	var ds []Detail
-	var prog execmode.Program
 	view := rec.view()
-	mode, ok := cfg.execModes[rec.ExecMode]
-	switch {
-	case !ok:
-		ds = append(ds, Detail{Field: "exec_mode", Message: fmt.Sprintf("%q is not a registered exec mode", rec.ExecMode)})
-	default:
-		k := c.keysOf(rec).program
-		c.mu.Lock()
-		prog = c.programs[k]
-		c.mu.Unlock()
-		if prog == nil && stored {
-			prog = &lazyProgram{mode: mode, ep: view}
-			c.mu.Lock()
-			c.programs[k] = prog
-			c.mu.Unlock()
-		}
-		if prog == nil {
-			compilations.Add(1)
-			p, err := mode.Compile(view)
-			var fe *execmode.FieldError
-			switch {
-			case errors.As(err, &fe):
-				ds = append(ds, Detail{Field: fe.Field, Message: fe.Message})
-			case err != nil:
-				ds = append(ds, Detail{Field: "exec_mode", Message: err.Error()})
-			case p == nil:
-				ds = append(ds, Detail{Field: "exec_mode", Message: fmt.Sprintf("exec mode %q compiled no program", rec.ExecMode)})
-			default:
-				prog = p
-				c.mu.Lock()
-				c.programs[k] = p
-				c.mu.Unlock()
-			}
-		}
-	}
-	var val schema.Validator
-	if rec.RequestContentSchema != "" {
-		sk := c.keysOf(rec).schema
-		c.mu.Lock()
-		val = c.schemas[sk]
-		c.mu.Unlock()
-		if val == nil {
-			var err error
-			if cfg.compileSchema == nil {
-				err = fmt.Errorf("schemas are not supported by this server")
-			} else {
-				val, err = cfg.compileSchema(rec.RequestContentType, rec.RequestContentSchema)
-			}
-			if err == nil && val == nil {
-				err = fmt.Errorf("the schema compiled to nothing")
-			}
-			if err != nil {
-				val = nil
-				ds = append(ds, Detail{Field: "request_content_schema", Message: err.Error()})
-			} else {
-				c.mu.Lock()
-				c.schemas[sk] = val
-				c.mu.Unlock()
-			}
-		}
-	}
+	prog, ds := c.programOf(cfg, rec, view, stored)
+	val, sds := c.schemaOf(cfg, rec)
+	ds = append(ds, sds...)
 	if len(ds) > 0 || prog == nil {
 		return nil, ds
 	}
 	return newEntry(rec, view, prog, val, declared), nil
+}
+
+// programOf is the compiled program of rec, from the cache when its source
+// did not change; with stored, one compiled when it first runs.
+func (c *cache) programOf(cfg *config, rec *Record, view *execmode.Endpoint, stored bool) (execmode.Program, []Detail) {
+	mode, ok := cfg.execModes[rec.ExecMode]
+	if !ok {
+		return nil, []Detail{{Field: "exec_mode", Message: fmt.Sprintf("%q is not a registered exec mode", rec.ExecMode)}}
+	}
+	k := c.keysOf(rec).program
+	c.mu.Lock()
+	prog := c.programs[k]
+	if prog == nil && stored {
+		prog = &lazyProgram{mode: mode, ep: view}
+		c.programs[k] = prog
+	}
+	c.mu.Unlock()
+	if prog != nil {
+		return prog, nil
+	}
+	compilations.Add(1)
+	p, err := mode.Compile(view)
+	var fe *execmode.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return nil, []Detail{{Field: fe.Field, Message: fe.Message}}
+	case err != nil:
+		return nil, []Detail{{Field: "exec_mode", Message: err.Error()}}
+	case p == nil:
+		return nil, []Detail{{Field: "exec_mode", Message: fmt.Sprintf("exec mode %q compiled no program", rec.ExecMode)}}
+	}
+	c.mu.Lock()
+	c.programs[k] = p
+	c.mu.Unlock()
+	return p, nil
+}
+
+// schemaOf is the compiled request body schema of rec (nil when it has
+// none), from the cache when its source did not change.
+func (c *cache) schemaOf(cfg *config, rec *Record) (schema.Validator, []Detail) {
+	if rec.RequestContentSchema == "" {
+		return nil, nil
+	}
+	sk := c.keysOf(rec).schema
+	c.mu.Lock()
+	val := c.schemas[sk]
+	c.mu.Unlock()
+	if val != nil {
+		return val, nil
+	}
+	var err error
+	if cfg.compileSchema == nil {
+		err = fmt.Errorf("schemas are not supported by this server")
+	} else {
+		val, err = cfg.compileSchema(rec.RequestContentType, rec.RequestContentSchema)
+	}
+	if err == nil && val == nil {
+		err = fmt.Errorf("the schema compiled to nothing")
+	}
+	if err != nil {
+		return nil, []Detail{{Field: "request_content_schema", Message: err.Error()}}
+	}
+	c.mu.Lock()
+	c.schemas[sk] = val
+	c.mu.Unlock()
+	return val, nil
 }
 
 // check validates and compiles one record: every rule of a record but

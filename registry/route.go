@@ -42,17 +42,47 @@ func (p *pattern) hasParams() bool {
 // {param} segments and a trailing {rest...}) and returns its segments.
 // Every problem found is returned.
 func parsePattern(route string) (*pattern, []string) {
+	if probs := checkPath(route); len(probs) > 0 {
+		return nil, probs
+	}
 	var probs []string
+	parts := strings.Split(route[1:], "/")
+	p := &pattern{raw: route, segs: make([]segment, 0, len(parts))}
+	seen := make(map[string]bool)
+	for i, part := range parts {
+		seg, prob := parseSegment(part, i == len(parts)-1)
+		if prob == "" && seg.kind != segLit {
+			if seen[seg.text] {
+				prob = fmt.Sprintf("wildcard name %q is used twice", seg.text)
+			}
+			seen[seg.text] = true
+		}
+		if prob != "" {
+			probs = append(probs, prob)
+			continue
+		}
+		p.segs = append(p.segs, seg)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return p, nil
+}
+
+// checkPath checks the route as a whole: an absolute path, not / alone,
+// no query, fragment, percent escape or //.
+func checkPath(route string) []string {
 	switch {
 	case route == "":
-		return nil, []string{"is required"}
+		return []string{"is required"}
 	case len(route) > maxRouteLen:
-		return nil, []string{fmt.Sprintf("must be at most %d characters", maxRouteLen)}
+		return []string{fmt.Sprintf("must be at most %d characters", maxRouteLen)}
 	case route[0] != '/':
-		return nil, []string{"must be an absolute path starting with /"}
+		return []string{"must be an absolute path starting with /"}
 	case route == "/":
-		return nil, []string{"/ alone is not allowed"}
+		return []string{"/ alone is not allowed"}
 	}
+	var probs []string
 	if strings.ContainsAny(route, "?#") {
 		probs = append(probs, "must not hold a query or fragment (? or #)")
 	}
@@ -62,53 +92,38 @@ func parsePattern(route string) (*pattern, []string) {
 	if strings.Contains(route, "//") {
 		probs = append(probs, "must not hold //")
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	parts := strings.Split(route[1:], "/")
-	p := &pattern{raw: route, segs: make([]segment, 0, len(parts))}
-	seen := make(map[string]bool)
-	for i, part := range parts {
-		last := i == len(parts)-1
-		switch {
-		case part == "" && last:
-			probs = append(probs, "must not end with / (use a trailing {name...} to match a subtree)")
-			continue
-		case part == ".":
-			probs = append(probs, "must not hold . segments")
-			continue
-		case strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}"):
-			name := part[1 : len(part)-1]
-			kind := segWild
-			if n, ok := strings.CutSuffix(name, "..."); ok {
-				name, kind = n, segMulti
-				if !last {
-					probs = append(probs, fmt.Sprintf("wildcard %s must be the last segment", part))
-				}
+	return probs
+}
+
+// parseSegment parses one segment of a route, the last one when last:
+// a literal, a {name} or a trailing {name...}. prob says what is wrong
+// with it, or is "".
+func parseSegment(part string, last bool) (seg segment, prob string) {
+	switch {
+	case part == "" && last:
+		return seg, "must not end with / (use a trailing {name...} to match a subtree)"
+	case part == ".":
+		return seg, "must not hold . segments"
+	case strings.HasPrefix(part, "{") && strings.HasSuffix(part, "}"):
+		name := part[1 : len(part)-1]
+		kind := segWild
+		if n, ok := strings.CutSuffix(name, "..."); ok {
+			name, kind = n, segMulti
+			if !last {
+				return seg, fmt.Sprintf("wildcard %s must be the last segment", part)
 			}
-			if !isIdent(name) {
-				probs = append(probs, fmt.Sprintf("wildcard name %q must be a Go identifier", name))
-				continue
-			}
-			if seen[name] {
-				probs = append(probs, fmt.Sprintf("wildcard name %q is used twice", name))
-			}
-			seen[name] = true
-			p.segs = append(p.segs, segment{kind: kind, text: name})
-		case strings.Contains(part, ".."):
-			probs = append(probs, "must not hold ..")
-		default:
-			if bad := badLiteralChar(part); bad != "" {
-				probs = append(probs, fmt.Sprintf("segment %q holds a character that is not allowed: %s", part, bad))
-				continue
-			}
-			p.segs = append(p.segs, segment{kind: segLit, text: part})
 		}
+		if !isIdent(name) {
+			return seg, fmt.Sprintf("wildcard name %q must be a Go identifier", name)
+		}
+		return segment{kind: kind, text: name}, ""
+	case strings.Contains(part, ".."):
+		return seg, "must not hold .."
 	}
-	if len(probs) > 0 {
-		return nil, probs
+	if bad := badLiteralChar(part); bad != "" {
+		return seg, fmt.Sprintf("segment %q holds a character that is not allowed: %s", part, bad)
 	}
-	return p, nil
+	return segment{kind: segLit, text: part}, ""
 }
 
 func isIdent(s string) bool {
