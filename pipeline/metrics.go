@@ -68,47 +68,52 @@ func (em *endpointMetrics) requests(code int) prometheus.Counter {
 	return c
 }
 
+// The namespace and subsystem of the metrics: caddy_endpoint_*.
+const (
+	metricNS  = "caddy"
+	metricSub = "endpoint"
+)
+
 // NewMetrics registers the series with reg. With a registry r it also
 // registers the gauges of its live revision, pending drafts and
 // unservable records, and drops the series of an endpoint once the live
 // table no longer serves it.
 func NewMetrics(reg prometheus.Registerer, r *registry.Registry) (*Metrics, error) {
-	const ns, sub = "caddy", "endpoint"
 	m := &Metrics{
 		reg: r,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Namespace: metricNS, Subsystem: metricSub, Name: "requests_total",
 			Help: "Requests answered by endpoint and status code.",
 		}, []string{"endpoint", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Subsystem: sub, Name: "request_duration_seconds",
+			Namespace: metricNS, Subsystem: metricSub, Name: "request_duration_seconds",
 			Help:    "Time to serve a request, by endpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"endpoint"}),
 		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: ns, Subsystem: sub, Name: "snippet_steps",
+			Namespace: metricNS, Subsystem: metricSub, Name: "snippet_steps",
 			Help:    "Starlark execution steps used per run, by endpoint.",
 			Buckets: prometheus.ExponentialBuckets(10, 10, 7),
 		}, []string{"endpoint"}),
 		limits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "snippet_limit_failures_total",
+			Namespace: metricNS, Subsystem: metricSub, Name: "snippet_limit_failures_total",
 			Help: "Snippet runs stopped by the step budget, the time limit or the memory budget, by endpoint and kind (step_limit, timeout, memory_limit).",
 		}, []string{"endpoint", "kind"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: ns, Subsystem: sub, Name: "schema_rejections_total",
+			Namespace: metricNS, Subsystem: metricSub, Name: "schema_rejections_total",
 			Help: "Request bodies refused by the endpoint's schema, by endpoint.",
 		}, []string{"endpoint"}),
 	}
 	compiled := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Namespace: ns, Subsystem: sub, Name: "compilations_total",
+		Namespace: metricNS, Subsystem: metricSub, Name: "compilations_total",
 		Help: "Code compilations by exec modes in this process (writes, syncs and reloads of changed records).",
 	}, func() float64 { return float64(registry.Compilations()) })
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: ns, Subsystem: sub, Name: "refused_total",
+		Namespace: metricNS, Subsystem: metricSub, Name: "refused_total",
 		Help: "Requests answered 503 without running, by endpoint and reason (concurrency: max_concurrency runs in flight; circuit: the circuit is open).",
 	}, []string{"endpoint", "reason"})
 	m.circuit = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: ns, Subsystem: sub, Name: "circuit_open",
+		Namespace: metricNS, Subsystem: metricSub, Name: "circuit_open",
 		Help: "Whether the endpoint's circuit is open (1), half open (0.5, one trial run allowed) or closed (0).",
 	}, []string{"endpoint"})
 	collectors := []prometheus.Collector{
@@ -116,23 +121,7 @@ func NewMetrics(reg prometheus.Registerer, r *registry.Registry) (*Metrics, erro
 		compiled,
 	}
 	if r != nil {
-		collectors = append(collectors,
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Namespace: ns, Subsystem: sub, Name: "live_revision",
-				Help: "The published revision this instance serves (0 before the first sync).",
-			}, func() float64 { return float64(r.Live().Revision()) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Namespace: ns, Subsystem: sub, Name: "pending_drafts",
-				Help: "Drafts a sync would publish: added, changed and removed records.",
-			}, func() float64 {
-				p := r.Status().Pending
-				return float64(len(p.Added) + len(p.Changed) + len(p.Removed))
-			}),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Namespace: ns, Subsystem: sub, Name: "unservable_records",
-				Help: "Published records not served because they no longer pass under the running config.",
-			}, func() float64 { return float64(len(r.Live().Unservable())) }),
-		)
+		collectors = append(collectors, registryGauges(r)...)
 	}
 	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
@@ -140,6 +129,28 @@ func NewMetrics(reg prometheus.Registerer, r *registry.Registry) (*Metrics, erro
 		}
 	}
 	return m, nil
+}
+
+// registryGauges report the state of the registry: the live revision,
+// the pending drafts and the unservable records.
+func registryGauges(r *registry.Registry) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: metricNS, Subsystem: metricSub, Name: "live_revision",
+			Help: "The published revision this instance serves (0 before the first sync).",
+		}, func() float64 { return float64(r.Live().Revision()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: metricNS, Subsystem: metricSub, Name: "pending_drafts",
+			Help: "Drafts a sync would publish: added, changed and removed records.",
+		}, func() float64 {
+			p := r.Status().Pending
+			return float64(len(p.Added) + len(p.Changed) + len(p.Removed))
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: metricNS, Subsystem: metricSub, Name: "unservable_records",
+			Help: "Published records not served because they no longer pass under the running config.",
+		}, func() float64 { return float64(len(r.Live().Unservable())) }),
+	}
 }
 
 // endpointSeries collects the per-endpoint vectors, first dropping the
