@@ -109,21 +109,21 @@ func unmarshalGlobal(d *caddyfile.Dispenser, cfg *config.App) error {
 		case "timeout":
 			err = parseDurationOnce(d, &cfg.Timeout)
 		case "max_body_size":
-			err = parseMaxBodySize(d, cfg)
+			err = parseSizeOnce(d, "max_body_size", &cfg.MaxBodySize)
 		case "max_steps":
 			err = parseMaxSteps(d, cfg)
 		case "max_memory":
 			err = parseSizeOnce(d, "max_memory", &cfg.MaxMemory)
 		case "max_concurrency":
-			err = parseMaxConcurrency(d, cfg)
+			err = parseCountOnce(d, "max_concurrency", &cfg.MaxConcurrency)
 		case "keep_revisions":
-			err = parseKeepRevisions(d, cfg)
+			err = parseCountOnce(d, "keep_revisions", &cfg.KeepRevisions)
 		case "exec_mode":
 			err = parseExecMode(d, cfg)
 		case "store_max_keys":
-			err = parseStoreMaxKeys(d, cfg)
+			err = parseCountOnce(d, "store_max_keys", &cfg.StoreMaxKeys)
 		case "store_max_bytes":
-			err = parseStoreMaxBytes(d, cfg)
+			err = parseSizeOnce(d, "store_max_bytes", &cfg.StoreMaxBytes)
 		case "secret":
 			err = parseSecret(d, cfg)
 		case "user":
@@ -223,31 +223,6 @@ func parseDurationOnce(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	return nil
 }
 
-// parseMaxBodySize reads a size as Caddy's request_body max_size does
-// (go-humanize): 1MB is 1000000 bytes, 1MiB is 1048576, a bare number is
-// bytes.
-func parseMaxBodySize(d *caddyfile.Dispenser, cfg *config.App) error {
-	v, err := oneArg(d)
-	if err != nil {
-		return err
-	}
-	if cfg.MaxBodySize != 0 {
-		return d.Err("max_body_size: already set")
-	}
-	size, err := humanize.ParseBytes(v)
-	if err != nil {
-		return d.Errf("max_body_size: parsing size %q: %v", v, err)
-	}
-	if size == 0 {
-		return d.Errf("max_body_size: must be positive, got %q", v)
-	}
-	if size > math.MaxInt64 {
-		return d.Errf("max_body_size: %q is too large", v)
-	}
-	cfg.MaxBodySize = int64(size)
-	return nil
-}
-
 // parseExecMode adds an exec mode: the module endpoint.exec_modes.<name>,
 // configured by its own Caddyfile block when it reads one. Naming exec
 // modes replaces the default set (code only).
@@ -282,7 +257,9 @@ func parseExecMode(d *caddyfile.Dispenser, cfg *config.App) error {
 	return nil
 }
 
-// parseSizeOnce reads a positive size in bytes as max_body_size does.
+// parseSizeOnce reads a positive size in bytes as Caddy's request_body
+// max_size does (go-humanize): 1MB is 1000000 bytes, 1MiB is 1048576, a
+// bare number is bytes.
 func parseSizeOnce(d *caddyfile.Dispenser, option string, dst *int64) error {
 	v, err := oneArg(d)
 	if err != nil {
@@ -295,42 +272,30 @@ func parseSizeOnce(d *caddyfile.Dispenser, option string, dst *int64) error {
 	if err != nil {
 		return d.Errf("%s: parsing size %q: %v", option, v, err)
 	}
-	if size == 0 || size > math.MaxInt64 {
-		return d.Errf("%s: %q is not a positive size", option, v)
+	if size == 0 {
+		return d.Errf("%s: must be positive, got %q", option, v)
+	}
+	if size > math.MaxInt64 {
+		return d.Errf("%s: %q is too large", option, v)
 	}
 	*dst = int64(size)
 	return nil
 }
 
-func parseMaxConcurrency(d *caddyfile.Dispenser, cfg *config.App) error {
+// parseCountOnce reads a positive whole number.
+func parseCountOnce(d *caddyfile.Dispenser, option string, dst *int) error {
 	v, err := oneArg(d)
 	if err != nil {
 		return err
 	}
-	if cfg.MaxConcurrency != 0 {
-		return d.Err("max_concurrency: already set")
+	if *dst != 0 {
+		return d.Errf("%s: already set", option)
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
-		return d.Errf("max_concurrency: %q is not a positive whole number", v)
+		return d.Errf("%s: %q is not a positive whole number", option, v)
 	}
-	cfg.MaxConcurrency = n
-	return nil
-}
-
-func parseKeepRevisions(d *caddyfile.Dispenser, cfg *config.App) error {
-	v, err := oneArg(d)
-	if err != nil {
-		return err
-	}
-	if cfg.KeepRevisions != 0 {
-		return d.Err("keep_revisions: already set")
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return d.Errf("keep_revisions: %q is not a positive whole number", v)
-	}
-	cfg.KeepRevisions = n
+	*dst = n
 	return nil
 }
 
@@ -350,42 +315,6 @@ func parseMaxSteps(d *caddyfile.Dispenser, cfg *config.App) error {
 		return d.Err("max_steps: must be positive")
 	}
 	cfg.MaxSteps = n
-	return nil
-}
-
-func parseStoreMaxKeys(d *caddyfile.Dispenser, cfg *config.App) error {
-	v, err := oneArg(d)
-	if err != nil {
-		return err
-	}
-	if cfg.StoreMaxKeys != 0 {
-		return d.Err("store_max_keys: already set")
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return d.Errf("store_max_keys: %q is not a positive whole number", v)
-	}
-	cfg.StoreMaxKeys = n
-	return nil
-}
-
-// parseStoreMaxBytes reads a size as max_body_size does.
-func parseStoreMaxBytes(d *caddyfile.Dispenser, cfg *config.App) error {
-	v, err := oneArg(d)
-	if err != nil {
-		return err
-	}
-	if cfg.StoreMaxBytes != 0 {
-		return d.Err("store_max_bytes: already set")
-	}
-	size, err := humanize.ParseBytes(v)
-	if err != nil {
-		return d.Errf("store_max_bytes: parsing size %q: %v", v, err)
-	}
-	if size == 0 || size > math.MaxInt64 {
-		return d.Errf("store_max_bytes: must be positive and below 2^63, got %q", v)
-	}
-	cfg.StoreMaxBytes = int64(size)
 	return nil
 }
 
