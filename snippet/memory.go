@@ -57,6 +57,8 @@ func reserve(t *starlark.Thread, size int64, what string) error {
 		return nil
 	}
 	if size < 0 || size > r.inv.MaxMemory {
+		// what the run built up to here is garbage once it fails
+		watch.releaseLater()
 		return &memoryError{what: what, size: size, limit: r.inv.MaxMemory}
 	}
 	r.grown.Add(size)
@@ -206,6 +208,14 @@ func (w *watchdog) add(r *run) {
 		w.on = true
 		go w.loop()
 	}
+	w.mu.Unlock()
+}
+
+// releaseLater asks for the memory to go back to the system once no run
+// is active.
+func (w *watchdog) releaseLater() {
+	w.mu.Lock()
+	w.release = true
 	w.mu.Unlock()
 }
 

@@ -173,6 +173,14 @@ func TestMemoryBudget(t *testing.T) {
 			if okDuring.Load() == 0 {
 				t.Errorf("the other endpoint did not answer meanwhile")
 			}
+			// the memory goes back to the system once no run is active,
+			// also when the run was refused before its last allocation
+			for i := 0; c.rss() > idle+64<<20; i++ {
+				if i == 200 {
+					t.Fatalf("RSS still %d MiB above idle 10 s after the answer", (c.rss()-idle)>>20)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			if got := c.metric(fmt.Sprintf(`caddy_endpoint_snippet_limit_failures_total{endpoint=%q,kind="memory_limit"}`, name)); got != 1 {
 				t.Errorf("memory_limit metric: %v", got)
 			}
