@@ -285,7 +285,14 @@ func (r *Registry) storeDrafts(ctx context.Context, writes []*Record, deletes []
 	if len(writes) == 0 && len(deletes) == 0 {
 		return func() {}, nil
 	}
-	touched, err := r.touchDrafts(ctx)
+	names := append(make([]string, 0, len(writes)+len(deletes)), deletes...)
+	for _, rec := range writes {
+		names = append(names, rec.Name)
+	}
+	if len(names) > maxJournal {
+		names = nil // too many to name: every instance reads them all
+	}
+	touched, err := r.touchDrafts(ctx, names)
 	if err != nil {
 		return nil, err
 	}

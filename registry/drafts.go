@@ -416,7 +416,7 @@ func (r *Registry) Delete(ctx context.Context, name string, pre Precondition) er
 	if err := h.check(ctx); err != nil {
 		return err
 	}
-	touched, err := r.touchDrafts(ctx)
+	touched, err := r.touchDrafts(ctx, []string{name})
 	if err != nil {
 		return err
 	}
@@ -471,7 +471,7 @@ func (r *Registry) write(ctx context.Context, h *held, rec *Record, cur *Record)
 	if err := h.check(ctx); err != nil {
 		return Record{}, err
 	}
-	touched, err := r.touchDrafts(ctx)
+	touched, err := r.touchDrafts(ctx, []string{rec.Name})
 	if err != nil {
 		return Record{}, err
 	}

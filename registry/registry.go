@@ -350,6 +350,8 @@ func (r *Registry) readStored(ctx context.Context, ix *indexFile, fallback bool)
 	if rf.Base == 0 {
 		st.base.rev = rf.Revision
 	}
+	// the drafts as the revision recorded them, when none was written
+	// since; otherwise all are read, so that a damaged one is found
 	if drafts, ok := draftsOf(rf, stamp); ok {
 		st.drafts = drafts
 		return st, nil

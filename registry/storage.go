@@ -470,9 +470,64 @@ func (r *Registry) loadAll(ctx context.Context, keys []string) []loaded {
 	return out
 }
 
-// stampKey holds the drafts' stamp: a random value stored anew before
-// any stored draft changes, under the storage lock.
+// stampKey holds the drafts' stamp, stored anew before any stored draft
+// changes, under the storage lock.
 func (r *Registry) stampKey() string { return r.key("drafts.stamp") }
+
+// stampFile is the stored form of the drafts' stamp: a random ID, and the
+// journal of the last changes: each step names the drafts changed after
+// the stamp From. Format 2 stored the ID alone, as plain text.
+type stampFile struct {
+	ID  string      `json:"id"`
+	Log []stampStep `json:"log,omitempty"`
+}
+
+type stampStep struct {
+	From  string   `json:"from"`
+	Names []string `json:"names"`
+}
+
+// maxJournal bounds the names the stamp's journal keeps.
+const maxJournal = 256
+
+// parseStamp reads a stored stamp; a plain one is its ID.
+func parseStamp(s string) stampFile {
+	var sf stampFile
+	if json.Unmarshal([]byte(s), &sf) != nil || sf.ID == "" {
+		return stampFile{ID: s}
+	}
+	return sf
+}
+
+// changedSince names the drafts the journal of stamp says were changed
+// after the stamp of ID id; ok is false when the journal does not reach
+// back that far.
+func changedSince(stamp, id string) (names []string, ok bool) {
+	sf := parseStamp(stamp)
+	if id == "" || stamp == "" {
+		return nil, false
+	}
+	if sf.ID == id {
+		return nil, true
+	}
+	for i, step := range sf.Log {
+		if step.From != id {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, st := range sf.Log[i:] {
+			for _, n := range st.Names {
+				if !seen[n] {
+					seen[n] = true
+					names = append(names, n)
+				}
+			}
+		}
+		slices.Sort(names)
+		return names, true
+	}
+	return nil, false
+}
 
 // loadStamp reads the drafts' stamp; "" when there is none yet.
 func (r *Registry) loadStamp(ctx context.Context) (string, error) {
@@ -486,25 +541,39 @@ func (r *Registry) loadStamp(ctx context.Context) (string, error) {
 	return string(data), nil
 }
 
-// touchDrafts gives the stored drafts a new stamp before they change, so
-// that every instance reads them again before it publishes. The storage
-// lock (and r.wmu) must be held. The caller reports the outcome of its change to
-// done: this instance goes on trusting its memory of the drafts only
-// when it did before (the stamp was its own) and the change succeeded.
-func (r *Registry) touchDrafts(ctx context.Context) (done func(error), err error) {
+// touchDrafts gives the stored drafts a new stamp before the drafts names
+// change (nil: any of them may), so that every instance reads them again
+// before it publishes; the stamp's journal names them, so that those are
+// all it reads. The storage lock (and r.wmu) must be held. The caller
+// reports the outcome of its change to done: this instance goes on
+// trusting its memory of the drafts only when it did before (the stamp
+// was its own) and the change succeeded.
+func (r *Registry) touchDrafts(ctx context.Context, names []string) (done func(error), err error) {
 	cur, err := r.loadStamp(ctx)
 	if err != nil {
 		return nil, err
 	}
-	next := rand.Text()
-	if err := r.storage.Store(ctx, r.stampKey(), []byte(next)); err != nil {
+	next := stampFile{ID: rand.Text()}
+	if names != nil && cur != "" {
+		prev := parseStamp(cur)
+		next.Log = append(slices.Clone(prev.Log), stampStep{From: prev.ID, Names: names})
+		total := 0
+		for i := len(next.Log) - 1; i >= 0; i-- {
+			if total += len(next.Log[i].Names); total > maxJournal {
+				next.Log = next.Log[i+1:]
+				break
+			}
+		}
+	}
+	data, _ := json.Marshal(next)
+	if err := r.storage.Store(ctx, r.stampKey(), data); err != nil {
 		return nil, fmt.Errorf("storing %s: %w", r.stampKey(), err)
 	}
 	known := cur != "" && cur == r.draftStamp
 	r.draftStamp = ""
 	return func(err error) {
 		if err == nil && known {
-			r.draftStamp = next
+			r.draftStamp = string(data)
 		}
 	}, nil
 }
@@ -610,7 +679,7 @@ func (r *Registry) draftsNow(set map[string]*Record) *draftsAt {
 	if r.draftStamp == "" || len(r.damaged) > 0 {
 		return nil
 	}
-	d := &draftsAt{Stamp: r.draftStamp}
+	d := &draftsAt{Stamp: parseStamp(r.draftStamp).ID}
 	limit := deltaLimit(len(set))
 	for n, draft := range r.drafts {
 		if rec := set[n]; rec == nil || (rec != draft && !samePublished(rec, draft)) {
@@ -635,7 +704,7 @@ func (r *Registry) draftsNow(set map[string]*Record) *draftsAt {
 // is still the one it names: nothing was written since. ok is false when
 // the drafts must be read.
 func draftsOf(rf *revisionFile, stamp string) (map[string]*Record, bool) {
-	if rf.Drafts == nil || stamp == "" || rf.Drafts.Stamp != stamp {
+	if rf.Drafts == nil || stamp == "" || parseStamp(stamp).ID != rf.Drafts.Stamp {
 		return nil, false
 	}
 	drafts := maps.Clone(rf.records)

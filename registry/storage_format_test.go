@@ -60,6 +60,10 @@ func TestFormat2Read(t *testing.T) {
 	}})
 	write("drafts/a.json", record("a", "a2", 2))
 	write("drafts/b.json", record("b", "b1", 1))
+	// format 2 stored the stamp as plain text
+	if err := os.WriteFile(filepath.Join(dir, "endpoint", "drafts.stamp"), []byte("PLAINSTAMP"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	f := &fixture{t: t, dir: dir, mode: new(fakeMode)}
 	f.r = f.reopen()
@@ -82,7 +86,7 @@ func TestFormat2Read(t *testing.T) {
 	if rf.Format != storageFormat || rf.Base != 2 || len(rf.Changed) != 1 || rf.Changed[0].Name != "b" || rf.Records != nil {
 		t.Fatalf("revision 3 is not a delta of the format 2 revision: %+v", rf)
 	}
-	if r := f.reopen(); served(r, "GET", "/b") != "b2" || served(r, "GET", "/a") != "a2" {
+	if r := f.reopen(); served(r, "GET", "/b") != "b2" || served(r, "GET", "/a") != "a2" || !r.Status().InSync {
 		t.Fatal("a delta of a format 2 revision does not load")
 	}
 	if _, err := f.r.Rollback(ctx, 1, Origin{}); err != nil {
@@ -233,17 +237,39 @@ func TestStartTakesDraftsFromRevision(t *testing.T) {
 		t.Errorf("the first sync after the start read %d drafts", loads)
 	}
 
-	// a draft written after the publication: the stamp moved, so the
-	// next start reads the drafts
+	// drafts written after the publication: the next start reads them
+	// all (a damaged one is found); an instance that knew them reads
+	// only those the stamp's journal names
 	other := f.reopen(decl)
+	known := f.reopen(decl, counting)
+	knownStorage := cs
 	if _, err := other.Patch(ctx, "r03", []byte(`{"code_snippet": "elsewhere"}`), nil); err != nil {
 		t.Fatal(err)
 	}
+	if err := other.Delete(ctx, "r04", nil); err != nil {
+		t.Fatal(err)
+	}
 	r = f.reopen(decl, counting)
-	if loads, _ := cs.reset(); loads == 0 {
-		t.Fatal("a start after a draft write read no draft")
+	if _, lists := cs.reset(); lists == 0 {
+		t.Fatal("a start after draft writes did not read the drafts")
 	}
 	if got, err := r.Get("r03"); err != nil || got.CodeSnippet != "elsewhere" || got.SyncState != StateToSync {
 		t.Fatalf("draft written after the publication = %+v, %v", got, err)
+	}
+	if _, err := r.Get("r04"); kindOf(err) != KindNotFound {
+		t.Fatalf("draft deleted after the publication: %v", err)
+	}
+	// known started before the writes and read no draft: its sync reads
+	// the two the journal names and publishes every draft as stored
+	knownStorage.reset()
+	res, err := known.Sync(ctx, SyncOptions{})
+	if err != nil || !slices.Contains(res.Changed, "r03") || !slices.Contains(res.Removed, "r04") {
+		t.Fatalf("sync after writes elsewhere = %+v, %v", res, err)
+	}
+	if loads, lists := knownStorage.reset(); loads != 2 || lists != 0 {
+		t.Errorf("the sync read %d drafts and listed %d times", loads, lists)
+	}
+	if served(known, "GET", "/r03") != "elsewhere" || served(known, "GET", "/r04") != "" {
+		t.Fatal("the sync did not publish the drafts written elsewhere")
 	}
 }

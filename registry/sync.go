@@ -363,6 +363,9 @@ func (r *Registry) catchUp(ctx context.Context, h *held) (*indexFile, error) {
 	if stamp != "" && stamp == r.draftStamp {
 		return ix, nil
 	}
+	if r.catchUpJournal(ctx, stamp) {
+		return ix, nil
+	}
 	drafts, damaged, err := r.loadDrafts(ctx)
 	if err != nil {
 		return nil, err
@@ -374,6 +377,34 @@ func (r *Registry) catchUp(ctx context.Context, h *held) (*indexFile, error) {
 	r.gen++
 	r.mu.Unlock()
 	return ix, nil
+}
+
+// catchUpJournal reads again only the drafts the stamp's journal says
+// were written (by another instance) since this one last knew them all;
+// false when it knew them under no stamp, when the journal does not reach
+// back that far, or when a draft cannot be read: then all are read. r.wmu
+// and the storage lock must be held.
+func (r *Registry) catchUpJournal(ctx context.Context, stamp string) bool {
+	if r.draftStamp == "" {
+		return false
+	}
+	names, ok := changedSince(stamp, parseStamp(r.draftStamp).ID)
+	if !ok || len(r.damaged) > 0 || len(names) > maxJournal {
+		return false
+	}
+	got := make(map[string]*Record, len(names))
+	for _, n := range names {
+		rec, err := r.loadDraft(ctx, n)
+		if err != nil {
+			return false
+		}
+		got[n] = rec
+	}
+	for _, n := range names {
+		r.setDraft(n, got[n])
+	}
+	r.draftStamp = stamp
+	return true
 }
 
 // finishInterrupted finishes the rewrite of the drafts of a rollback that
@@ -600,7 +631,7 @@ func (r *Registry) withShadowed(set map[string]*Record) map[string]*Record {
 func (r *Registry) restoreDrafts(ctx context.Context, h *held, ix *indexFile, recs []*Record) error {
 	// the memory of the drafts is made the storage's by the caller, or
 	// read again
-	if _, err := r.touchDrafts(ctx); err != nil {
+	if _, err := r.touchDrafts(ctx, nil); err != nil {
 		return err
 	}
 	want := recordMap(recs)
