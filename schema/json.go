@@ -201,6 +201,27 @@ func (v *jsonValidator) ValidateBy(body []byte, deadline time.Time) (any, []Viol
 	return doc, out, nil
 }
 
+// Prover is a Validator that can prove a body valid in time linear in
+// its size (the fast path), without the library; callers bound the
+// library's validations, not these.
+type Prover interface {
+	// Prove parses body and reports whether the fast path proves it
+	// valid; false says nothing (Validate decides).
+	Prove(body []byte) (parsed any, ok bool)
+}
+
+// Prove is the fast path alone: a body it proves is one Validate accepts.
+func (v *jsonValidator) Prove(body []byte) (any, bool) {
+	if v.fast == nil || len(body) == 0 || !utf8.Valid(body) {
+		return nil, false
+	}
+	doc, err := parseJSONBody(body)
+	if err != nil || hasBadNumber(doc) || !v.fast.proves(doc, len(body)) {
+		return nil, false
+	}
+	return doc, true
+}
+
 // firstInvalidUTF8 is the offset of the first byte of b that is not valid
 // UTF-8.
 func firstInvalidUTF8(b []byte) int {
