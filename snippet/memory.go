@@ -311,12 +311,9 @@ func (w *watchdog) check(collected bool) (collect bool) {
 	if heap <= w.idle+budget {
 		return false
 	}
-	// garbage alone stays under twice the live heap of the last
-	// collection: when that collection found no more than the budgets
-	// live, a heap beyond twice them is live memory over the budgets
-	// without a doubt (when it found more, that may be what a run
-	// stopped before left, and only a collection can tell)
-	hard := live <= w.idle+budget && heap > 2*(w.idle+budget)
+	// garbage alone stays under twice the live heap: beyond it, live
+	// memory is over the budgets without a doubt
+	hard := heap > 2*(w.idle+budget)
 	if !collected && !hard {
 		if now.Sub(w.lastGC) < 10*watchInterval {
 			return false

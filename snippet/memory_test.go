@@ -183,26 +183,3 @@ func TestSortedStopsAtDeadline(t *testing.T) {
 		t.Fatalf("not stopped in sorted: %v", ee.Err)
 	}
 }
-
-// TestWatchdogSparesTheNextRun: the garbage a run over its budget leaves
-// does not get the run after it stopped (the heap is over twice the
-// budgets until the next collection, but the last collection saw that
-// memory live, so only a collection can tell).
-func TestWatchdogSparesTheNextRun(t *testing.T) {
-	hog := "s = \"x\" * (1 << 20)\nl = [s] * 200\nresult = {\"payload\": len(json.encode(l))}"
-	innocent := "n = 0\nfor i in range(300000):\n    n += i\nresult = {\"payload\": n}"
-	for i := range 5 {
-		inv := testInvocation()
-		inv.MaxSteps = 0
-		inv.MaxMemory = 64 << 20
-		if _, ee := runSnippet(t, hog, inv); ee == nil || ee.Kind != execmode.FailMemory {
-			t.Fatalf("hog: %v", ee)
-		}
-		inv = testInvocation()
-		inv.MaxSteps = 0
-		inv.MaxMemory = 64 << 20
-		if _, ee := runSnippet(t, innocent, inv); ee != nil {
-			t.Fatalf("round %d: the run after a hog failed: %v", i, ee)
-		}
-	}
-}
