@@ -130,10 +130,7 @@ func (r *Registry) allPublished() bool {
 }
 
 // publishedMark is the state in which every draft was found published.
-type publishedMark struct {
-	gen uint64
-	cfg *config
-}
+type publishedMark = stateAt
 
 // Status reports the live revision and what a sync would publish.
 func (r *Registry) Status() SyncStatus {
