@@ -210,6 +210,14 @@ type Prover interface {
 	Prove(body []byte) (parsed any, ok bool)
 }
 
+// Linear is a Validator whose every validation takes time linear in the
+// body's size, as an XSD's (the patterns it may hold are bounded when it
+// is compiled): callers need not bound how many run at once.
+type Linear interface {
+	Validator
+	linear()
+}
+
 // Prove is the fast path alone: a body it proves is one Validate accepts.
 func (v *jsonValidator) Prove(body []byte) (any, bool) {
 	if v.fast == nil || len(body) == 0 || !utf8.Valid(body) {

@@ -56,6 +56,9 @@ func (v *xsdValidator) ValidateBy(body []byte, _ time.Time) (any, []Violation, e
 	return parsed, out, nil
 }
 
+// linear marks an XSD validation as Linear.
+func (v *xsdValidator) linear() {}
+
 // Validate checks body against the XSD; parsed is always nil.
 func (v *xsdValidator) Validate(body []byte) (any, []Violation) {
 	if err := checkXMLProlog(body); err != nil {
