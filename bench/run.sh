@@ -5,12 +5,14 @@
 # + ajv (bench/peer, installed from npm), on the same schema and body.
 #   bench/run.sh [duration] [connections]     default: 5s per case, 32
 # ROUNDS=n repeats the whole set (default 5). PROFILE=file also writes a
-# 5 s CPU profile of Caddy under case (d), taken in the last round.
+# 5 s CPU profile of Caddy under case PROFILE_CASE (default d), taken in
+# the last round.
 set -euo pipefail
 cd "$(dirname "$0")"
 DURATION=${1:-5s}
 CONNS=${2:-32}
 ROUNDS=${ROUNDS:-5}
+PROFILE_CASE=${PROFILE_CASE:-d}
 CADDY=${CADDY:-../bin/caddy}
 
 command -v wrk >/dev/null || {
@@ -56,23 +58,23 @@ done
 # case only.
 declare -A rps ratios
 run_case() { # name path [body_file content_type]
-	local name=$1 path=$2
+	local name=$1 path=$2 prof=
+	if [ -n "${PROFILE:-}" ] && [ "$round" = "$ROUNDS" ] && [ "$name" = "$PROFILE_CASE" ]; then
+		curl -fsS -o "$PROFILE" "http://127.0.0.1:$BENCH_ADMIN_PORT/debug/pprof/profile?seconds=5" &
+		prof=$!
+	fi
 	if [ $# -gt 2 ]; then
 		rps[$name]=$(BODY_FILE=$3 CONTENT_TYPE=$4 wrk -t2 -c"$CONNS" -d"$DURATION" -s post.lua "$base$path" | awk '/Requests\/sec/ {print $2}')
 	else
 		rps[$name]=$(wrk -t2 -c"$CONNS" -d"$DURATION" "$base$path" | awk '/Requests\/sec/ {print $2}')
 	fi
+	if [ -n "$prof" ]; then wait "$prof"; fi
 }
 for round in $(seq "$ROUNDS"); do
 	run_case a /a/static
 	run_case b /b/trivial
 	run_case c /b/read small.json application/json
-	if [ -n "${PROFILE:-}" ] && [ "$round" = "$ROUNDS" ]; then
-		curl -fsS -o "$PROFILE" "http://127.0.0.1:$BENCH_ADMIN_PORT/debug/pprof/profile?seconds=5" &
-		PROF_PID=$!
-	fi
 	run_case d /b/validated body1k.json application/json
-	[ -n "${PROF_PID:-}" ] && { wait "$PROF_PID"; PROF_PID=; }
 	run_case e /b/xml note.xml application/xml
 	run_case f /p/validated body1k.json application/json
 	line="round $round:"
@@ -99,4 +101,4 @@ for c in a b c d e f; do
 	printf '%-44s %14.0f %14.2f\n' "$label" "${rps[$c]}" "$(echo "${ratios[$c]}" | median)"
 done
 printf '%-44s %14s %14.2f\n' "(d)/(f): the endpoint against the peer" "" "$(echo "${ratios[df]}" | median)"
-if [ -n "${PROFILE:-}" ]; then echo "CPU profile of case (d): $PROFILE (go tool pprof -top $CADDY $PROFILE)"; fi
+if [ -n "${PROFILE:-}" ]; then echo "CPU profile of case ($PROFILE_CASE): $PROFILE (go tool pprof -top $CADDY $PROFILE)"; fi
