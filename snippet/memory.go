@@ -25,11 +25,15 @@ import (
 //     in a loop, str.join, str.replace, list(range(n)), comprehensions):
 //     a watchdog samples the heap every watchInterval while runs older
 //     than one interval are active. When the heap holds more than the
-//     idle heap plus the budgets of those runs, it collects garbage once
-//     and, if the heap is still over, stops the run that grew most (else
-//     the oldest) at its next step. A single builtin call can still
-//     allocate before it is stopped: the watchdog bounds how long a run
-//     keeps growing, not the size of one allocation it did not check.
+//     idle heap plus the budgets of those runs, it collects garbage (at
+//     most every ten intervals, at once when the heap is past twice
+//     them) and, only if the heap is still over after the collection,
+//     stops the run that grew most (else the oldest) among those active
+//     when the collection began, at its next step: the memory a run held
+//     or left as garbage when it ended is never charged to the next. A
+//     single builtin call can still allocate before it is stopped: the
+//     watchdog bounds how long a run keeps growing, not the size of one
+//     allocation it did not check.
 
 // runKey is the thread-local slot of the run a thread executes.
 const runKey = "endpoint.run"
@@ -197,6 +201,9 @@ type watchdog struct {
 	release bool
 	// stopped counts runs the watchdog stopped (for tests).
 	stopped int
+	// readHeap is heapBytes when nil; tests set it on a watchdog of their
+	// own to drive check with a heap they choose.
+	readHeap func() (objects, live uint64)
 }
 
 var watch = &watchdog{runs: make(map[*run]struct{})}
@@ -260,7 +267,7 @@ func (w *watchdog) loop() {
 		} else {
 			quiet = 0
 		}
-		collect := w.check(false)
+		collect := w.check(time.Time{})
 		release := w.release && len(w.runs) == 0
 		if release {
 			w.release = false
@@ -275,18 +282,20 @@ func (w *watchdog) loop() {
 			// garbage counts until it is collected: only live memory is
 			// held against the runs (collected without the lock, so runs
 			// start and end meanwhile)
+			began := time.Now()
 			runtime.GC()
 			w.mu.Lock()
-			w.check(true)
+			w.check(began)
 			w.mu.Unlock()
 		}
 	}
 }
 
 // check runs with w.mu held. Over the budgets, it asks for a collection
-// first (collected false, at most every ten intervals) and stops a run
-// only when the heap is still over after one.
-func (w *watchdog) check(collected bool) (collect bool) {
+// first (collected zero, at most every ten intervals, at once past
+// twice the budgets) and stops a run only when the heap is still over
+// after one; collected is when that collection began.
+func (w *watchdog) check(collected time.Time) (collect bool) {
 	now := time.Now()
 	var budget uint64
 	var long []*run
@@ -296,7 +305,11 @@ func (w *watchdog) check(collected bool) (collect bool) {
 			budget += uint64(r.inv.MaxMemory)
 		}
 	}
-	heap, live := heapBytes()
+	read := w.readHeap
+	if read == nil {
+		read = heapBytes
+	}
+	heap, live := read()
 	if len(long) == 0 {
 		// the idle heap follows a shrinking heap at once and a growing
 		// one slowly, so the memory a stopped run left for the collector
@@ -311,25 +324,48 @@ func (w *watchdog) check(collected bool) (collect bool) {
 	if heap <= w.idle+budget {
 		return false
 	}
-	// garbage alone stays under twice the live heap: beyond it, live
-	// memory is over the budgets without a doubt
-	hard := heap > 2*(w.idle+budget)
-	if !collected && !hard {
-		if now.Sub(w.lastGC) < 10*watchInterval {
+	// Only a collection tells live memory from garbage: a run that ended
+	// (stopped over its budget, say) leaves its garbage counted in the
+	// heap until the next one, and stopping on that would charge the runs
+	// active now for it. A heap past twice the budgets is collected at
+	// once, whatever the rate limit, so that a run growing fast is still
+	// stopped within an interval.
+	if collected.IsZero() {
+		if heap <= 2*(w.idle+budget) && now.Sub(w.lastGC) < 10*watchInterval {
 			return false
 		}
 		w.lastGC = now
 		return true
 	}
-	victim := long[0]
-	for _, r := range long[1:] {
-		g, vg := r.grown.Load(), victim.grown.Load()
-		if g > vg || (g == vg && r.started.Before(victim.started)) {
-			victim = r
-		}
+	victim := pickVictim(long, collected)
+	if victim == nil {
+		return false
 	}
 	w.stopped++
 	w.release = true
 	victim.halt(stopMemory, "memory budget exceeded")
 	return false
+}
+
+// pickVictim is the run of long that grew most (else the oldest) among
+// those active when the collection began, nil if none was. The
+// collection marks live what was reachable while it ran, and a run that
+// ended meanwhile (stopped over its budget, say) held that memory: the
+// runs started after it began cannot have taken it.
+func pickVictim(long []*run, collected time.Time) *run {
+	var victim *run
+	for _, r := range long {
+		if !r.started.Before(collected) {
+			continue
+		}
+		if victim == nil {
+			victim = r
+			continue
+		}
+		g, vg := r.grown.Load(), victim.grown.Load()
+		if g > vg || (g == vg && r.started.Before(victim.started)) {
+			victim = r
+		}
+	}
+	return victim
 }

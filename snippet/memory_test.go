@@ -183,3 +183,86 @@ func TestSortedStopsAtDeadline(t *testing.T) {
 		t.Fatalf("not stopped in sorted: %v", ee.Err)
 	}
 }
+
+// fakeHeap makes check read objects and live bytes the test chooses, and
+// returns a watchdog holding one run with a budget of budget bytes that
+// has been active for a second.
+func fakeHeap(t *testing.T, objects, live *uint64, idle, budget uint64) (*watchdog, *run) {
+	t.Helper()
+	r := &run{inv: &execmode.Invocation{MaxMemory: int64(budget)}, started: time.Now().Add(-time.Second)}
+	w := &watchdog{runs: map[*run]struct{}{r: {}}, idle: idle}
+	w.readHeap = func() (uint64, uint64) { return *objects, *live }
+	return w, r
+}
+
+// TestWatchdogSparesTheNextRun: the garbage a run over its budget left
+// when it ended is counted in the heap until the next collection; the
+// run after it is not stopped for it, even when that heap is past twice
+// the budgets. check is driven with a heap the test sets, so the result
+// depends on no collection's timing.
+func TestWatchdogSparesTheNextRun(t *testing.T) {
+	const mib = 1 << 20
+	objects, live := uint64(300*mib), uint64(70*mib)
+	w, r := fakeHeap(t, &objects, &live, 4*mib, 64*mib)
+	// the last collection was just now: only a heap past twice the
+	// budgets asks for another at once
+	w.lastGC = time.Now()
+	collect := w.check(time.Time{})
+	if w.stopped != 0 || r.stop.Load() != stopNone {
+		t.Fatal("the run was stopped for the garbage of the run before it")
+	}
+	if !collect {
+		t.Fatal("a heap past twice the budgets is not collected at once")
+	}
+	// the collection freed the hog's garbage
+	objects, live = 6*mib, 6*mib
+	if w.check(time.Now()) || w.stopped != 0 || r.stop.Load() != stopNone {
+		t.Fatal("the run was stopped after the collection freed the heap")
+	}
+}
+
+// TestWatchdogStopsAHog: a heap still over the budgets after the
+// collection stops the run; one past twice them is collected at once.
+func TestWatchdogStopsAHog(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name  string
+		heap  uint64
+		hurry bool
+	}{
+		{"over the budgets", 100 * mib, false},
+		{"past twice the budgets", 300 * mib, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objects, live := tc.heap, tc.heap
+			w, r := fakeHeap(t, &objects, &live, 4*mib, 64*mib)
+			w.lastGC = time.Now()
+			if got := w.check(time.Time{}); got != tc.hurry {
+				t.Fatalf("collection asked within the rate limit: %v, want %v", got, tc.hurry)
+			}
+			w.lastGC = time.Time{}
+			if !w.check(time.Time{}) || r.stop.Load() != stopNone {
+				t.Fatal("no collection asked before the stop")
+			}
+			if w.check(time.Now()); w.stopped != 1 || r.stop.Load() != stopMemory {
+				t.Fatal("a run still over its budget after the collection was not stopped")
+			}
+		})
+	}
+}
+
+// TestWatchdogSparesARunStartedDuringTheCollection: what a collection
+// found live may be the memory of a run that ended while it ran; a run
+// started after the collection began is not stopped for it.
+func TestWatchdogSparesARunStartedDuringTheCollection(t *testing.T) {
+	const mib = 1 << 20
+	objects, live := uint64(72*mib), uint64(71*mib)
+	w, r := fakeHeap(t, &objects, &live, 1*mib, 64*mib)
+	began := r.started.Add(-time.Millisecond)
+	if w.check(began); w.stopped != 0 || r.stop.Load() != stopNone {
+		t.Fatal("a run started during the collection was stopped for what it found live")
+	}
+	if w.check(r.started.Add(time.Millisecond)); w.stopped != 1 || r.stop.Load() != stopMemory {
+		t.Fatal("a run active when the collection began and still over was not stopped")
+	}
+}
