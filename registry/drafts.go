@@ -310,6 +310,9 @@ func (r *Registry) Create(ctx context.Context, raw []byte) (Record, error) {
 		// the name is checked with the record; no lock for a bad one
 		return r.write(ctx, nil, rec, nil)
 	}
+	if ds := r.precheck(rec); len(ds) > 0 {
+		return Record{}, invalidRecord(rec.Name, ds...)
+	}
 	cur, h, end, err := r.beginWrite(ctx, rec.Name)
 	if err != nil {
 		return Record{}, err
@@ -338,6 +341,9 @@ func (r *Registry) Put(ctx context.Context, name string, raw []byte, pre Precond
 		return Record{}, false, invalidRecord(name,
 			Detail{Field: "name", Message: "must match the name in the path"})
 	}
+	if ds := r.precheck(nrec); len(ds) > 0 {
+		return Record{}, false, invalidRecord(name, ds...)
+	}
 	cur, h, end, err := r.beginWrite(ctx, name)
 	if err != nil {
 		return Record{}, false, err
@@ -360,6 +366,17 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, pre Pre
 	if !ValidName(name) {
 		return Record{}, notFound(name)
 	}
+	// compile the patched draft as memory holds it before taking the
+	// locks: the write below then finds it compiled, unless the stored
+	// draft differs (the answer is the write's either way)
+	r.mu.RLock()
+	mem := r.drafts[name]
+	r.mu.RUnlock()
+	if mem != nil {
+		if nrec, err := patched(mem, name, patch); err == nil {
+			r.precheck(nrec)
+		}
+	}
 	cur, h, end, err := r.beginWrite(ctx, name)
 	if err != nil {
 		return Record{}, err
@@ -371,29 +388,52 @@ func (r *Registry) Patch(ctx context.Context, name string, patch []byte, pre Pre
 	if err := meets(pre, name, cur); err != nil {
 		return Record{}, err
 	}
+	nrec, err := patched(cur, name, patch)
+	if err != nil {
+		return Record{}, err
+	}
+	return r.write(ctx, h, nrec, cur)
+}
+
+// patched is the record the merge patch makes of cur.
+func patched(cur *Record, name string, patch []byte) (*Record, error) {
 	base := cloneRecord(cur)
 	base.SyncState, base.Version, base.UpdatedAt = "", 0, nil
 	doc, err := json.Marshal(base)
 	if err != nil {
-		return Record{}, fmt.Errorf("encoding record %q: %v", name, err)
+		return nil, fmt.Errorf("encoding record %q: %v", name, err)
 	}
 	doc, err = withoutListsOfShorthands(doc, patch)
 	if err != nil {
-		return Record{}, err
+		return nil, err
 	}
 	merged, err := jsonpatch.MergePatch(doc, patch)
 	if err != nil {
-		return Record{}, errorf(KindInvalid, "applying merge patch: "+jsonError(err))
+		return nil, errorf(KindInvalid, "applying merge patch: "+jsonError(err))
 	}
 	nrec, err := decodeRecord(merged, name)
 	if err != nil {
-		return Record{}, err
+		return nil, err
 	}
 	if nrec.Name != name {
-		return Record{}, invalidRecord(name,
+		return nil, invalidRecord(name,
 			Detail{Field: "name", Message: "must match the name in the path"})
 	}
-	return r.write(ctx, h, nrec, cur)
+	return nrec, nil
+}
+
+// precheck validates and compiles rec, as write does, before any lock is
+// taken: a slow compile then holds up no other write or sync, and write
+// finds what it compiled in the cache (programs and schemas are cached by
+// their source).
+func (r *Registry) precheck(rec *Record) []Detail {
+	normalize(rec)
+	rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
+	r.mu.RLock()
+	cfg := r.cfg
+	r.mu.RUnlock()
+	_, ds := r.cache.check(cfg, rec, false)
+	return ds
 }
 
 // Delete removes the draft name, when it meets pre; a published record

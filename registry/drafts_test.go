@@ -3,8 +3,11 @@ package registry
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 func TestPrecondition(t *testing.T) {
@@ -215,5 +218,58 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	if got, _ := f.r.Get("a"); got.Version != 2 {
 		t.Errorf("version = %d, want 2", got.Version)
+	}
+}
+
+// blockingMode is an exec mode whose compile of a snippet holding "slow"
+// waits until release is closed.
+type blockingMode struct {
+	fakeMode
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (m *blockingMode) Compile(ep *execmode.Endpoint) (execmode.Program, error) {
+	if strings.Contains(ep.CodeSnippet, "slow") {
+		m.entered <- struct{}{}
+		<-m.release
+	}
+	return m.fakeMode.Compile(ep)
+}
+
+// TestWriteCompilesOutsideTheLocks: while one draft write compiles, the
+// writes of other drafts, a patch, a sync and reads go on; the slow
+// write lands when its compile ends.
+func TestWriteCompilesOutsideTheLocks(t *testing.T) {
+	mode := &blockingMode{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	f := newFixture(t, func(o *Options) {
+		o.ExecModes = map[string]execmode.ExecMode{"code": mode}
+	})
+	ctx := context.Background()
+	f.create(rec("other", "/other"))
+	slow := make(chan error, 1)
+	go func() {
+		_, _, err := f.r.Put(ctx, "slow", []byte(`{"route": "/slow", "code_snippet": "slow"}`), nil)
+		slow <- err
+	}()
+	<-mode.entered
+	// each of these would wait for the compile above if it held a lock
+	f.create(rec("fast", "/fast"))
+	if _, err := f.r.Patch(ctx, "other", []byte(`{"code_snippet": "patched"}`), nil); err != nil {
+		t.Fatalf("Patch while another write compiles: %v", err)
+	}
+	f.sync()
+	if got := served(f.r, "GET", "/other"); got != "patched" {
+		t.Fatalf("/other served %q after the sync, want patched", got)
+	}
+	if _, err := f.r.Get("fast"); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	close(mode.release)
+	if err := <-slow; err != nil {
+		t.Fatalf("the slow write: %v", err)
+	}
+	if _, err := f.r.Get("slow"); err != nil {
+		t.Fatalf("the slow write did not land: %v", err)
 	}
 }
