@@ -62,7 +62,6 @@ func preflight(w http.ResponseWriter, r *http.Request, route *registry.Route, or
 		return false
 	}
 	h := w.Header()
-	h.Add("Vary", "Origin")
 	corsHeaders(h, allowed, origin)
 	sort.Strings(methods)
 	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))

@@ -30,6 +30,10 @@ func (p *Pipeline) method(c *call) bool {
 		method = http.MethodGet
 	}
 	origin := r.Header.Get("Origin")
+	if routeHasCORS(route) {
+		// every answer of a CORS route depends on Origin, errors included
+		w.Header().Add("Vary", "Origin")
+	}
 	if r.Method == http.MethodOptions {
 		if origin != "" && preflight(w, r, route, origin) {
 			return true
@@ -43,6 +47,10 @@ func (p *Pipeline) method(c *call) bool {
 	}
 	entry := route.Methods[method]
 	if entry == nil {
+		if e := allowing(route, origin); e != nil {
+			// a browser may read the 405 where it may call the route
+			corsHeaders(w.Header(), e, origin)
+		}
 		w.Header().Set("Allow", allow(route))
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
 		// counted for the record serving the route's first method
@@ -52,13 +60,21 @@ func (p *Pipeline) method(c *call) bool {
 		return true
 	}
 	c.entry = entry
-	if hasCORS(entry) {
-		w.Header().Add("Vary", "Origin")
-		if allowsOrigin(entry, origin) {
-			corsHeaders(w.Header(), entry, origin)
-		}
+	if allowsOrigin(entry, origin) {
+		corsHeaders(w.Header(), entry, origin)
 	}
 	return false
+}
+
+// allowing is the entry of route, in the order of its methods, that
+// allows origin; nil when none does.
+func allowing(route *registry.Route, origin string) *registry.Entry {
+	for _, m := range route.ServedMethods() {
+		if e := route.Methods[m]; allowsOrigin(e, origin) {
+			return e
+		}
+	}
+	return nil
 }
 
 // allow is the Allow header of a route: its methods, HEAD with GET,

@@ -124,6 +124,19 @@ func TestRequestRules(t *testing.T) {
 	if a := c.get("/items/7", "Origin", "https://app.example.com"); a.Header.Get("Access-Control-Allow-Credentials") != "true" || !strings.Contains(strings.Join(a.Header.Values("Vary"), ","), "Origin") {
 		t.Fatalf("named origin: %v", a.Header)
 	}
+	// every answer of a CORS route varies by Origin: a 405 (readable by a
+	// listed origin) and a plain OPTIONS too
+	varies := func(a answer) bool { return strings.Contains(strings.Join(a.Header.Values("Vary"), ","), "Origin") }
+	a = expect(t, do(t, "DELETE", c.HTTP+"/items/7", nil, "Origin", "https://app.example.com"), 405)
+	if !varies(a) || a.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatalf("405 of a CORS route: %v", a.Header)
+	}
+	if a := expect(t, do(t, "DELETE", c.HTTP+"/items/7", nil), 405); !varies(a) || a.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("405 of a CORS route without Origin: %v", a.Header)
+	}
+	if a := expect(t, do(t, "OPTIONS", c.HTTP+"/items/7", nil), 204); !varies(a) {
+		t.Fatalf("plain OPTIONS of a CORS route: %v", a.Header)
+	}
 	// size
 	expect(t, do(t, "POST", c.HTTP+"/post", `{"a":"`+strings.Repeat("x", 100)+`"}`, "Content-Type", "application/json"), http.StatusRequestEntityTooLarge)
 }
