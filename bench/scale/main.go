@@ -58,6 +58,9 @@ func main() {
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		check(build.Run(), "building ./cmd/caddy")
 	}
+	// Caddy runs in a directory of its own: a relative path would miss
+	bin, err := filepath.Abs(bin)
+	check(err, "finding the binary")
 
 	fmt.Printf("%-8s %-9s %11s %11s %11s %11s %11s %11s %9s %9s\n",
 		"n", "created", "create@1", "create@n", "full sync", "no-op sync", "1-rec sync", "start→200", "RSS MiB", "peak MiB")
