@@ -224,7 +224,7 @@ const sortCheckEvery = 1024
 
 // sorted is the universal sorted(iterable, key=None, reverse=False): a
 // stable sort, checked against the memory budget and stopped with its run.
-func sorted(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (v starlark.Value, err error) {
+func sorted(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var iterable starlark.Iterable
 	var key starlark.Callable
 	var reverse bool
@@ -240,29 +240,51 @@ func sorted(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 			return nil, err
 		}
 	}
-	var values []starlark.Value
+	values, keys, err := sortKeys(t, iterable, key)
+	if err != nil {
+		return nil, err
+	}
+	order, err := stableOrder(runOf(t), keys, reverse)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]starlark.Value, len(order))
+	for i, k := range order {
+		out[i] = values[k]
+	}
+	return starlark.NewList(out), nil
+}
+
+// sortKeys collects the values of iterable and the key of each (the
+// values themselves without key).
+func sortKeys(t *starlark.Thread, iterable starlark.Iterable, key starlark.Callable) (values, keys []starlark.Value, err error) {
 	iter := iterable.Iterate()
 	var x starlark.Value
 	for iter.Next(&x) {
 		values = append(values, x)
 	}
 	iter.Done()
-	keys := values
-	if key != nil {
-		keys = make([]starlark.Value, len(values))
-		for i, v := range values {
-			k, err := starlark.Call(t, key, starlark.Tuple{v}, nil)
-			if err != nil {
-				return nil, err
-			}
-			keys[i] = k
-		}
+	if key == nil {
+		return values, values, nil
 	}
-	order := make([]int, len(values))
+	keys = make([]starlark.Value, len(values))
+	for i, v := range values {
+		k, err := starlark.Call(t, key, starlark.Tuple{v}, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys[i] = k
+	}
+	return values, keys, nil
+}
+
+// stableOrder is the order of keys sorted stably, looking every
+// sortCheckEvery comparisons at whether run r (nil: none) was stopped.
+func stableOrder(r *run, keys []starlark.Value, reverse bool) (order []int, err error) {
+	order = make([]int, len(keys))
 	for i := range order {
 		order[i] = i
 	}
-	r := runOf(t)
 	compared := 0
 	var cmpErr error
 	defer func() {
@@ -270,7 +292,7 @@ func sorted(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 			if p != errStopped {
 				panic(p)
 			}
-			v, err = nil, errors.New("sorted: the run was stopped")
+			order, err = nil, errors.New("sorted: the run was stopped")
 		}
 	}()
 	slices.SortStableFunc(order, func(i, j int) int {
@@ -293,12 +315,5 @@ func sorted(t *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs
 		// a stable sort only asks whether one element is less
 		return 0
 	})
-	if cmpErr != nil {
-		return nil, cmpErr
-	}
-	out := make([]starlark.Value, len(order))
-	for i, k := range order {
-		out[i] = values[k]
-	}
-	return starlark.NewList(out), nil
+	return order, cmpErr
 }

@@ -62,38 +62,47 @@ func appendJSON(buf []byte, v starlark.Value, depth, limit int) ([]byte, error) 
 	case startime.Duration:
 		return appendQuoted(buf, time.Duration(x).String()), nil
 	case *starlark.Dict:
-		buf = append(buf, '{')
-		for i, item := range x.Items() {
-			k, ok := item[0].(starlark.String)
-			if !ok {
-				return nil, fmt.Errorf("dict key %s is a %s, want string", item[0], item[0].Type())
-			}
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = appendQuoted(buf, string(k))
-			buf = append(buf, ':')
-			var err error
-			if buf, err = appendJSON(buf, item[1], depth+1, limit); err != nil {
-				return nil, err
-			}
-		}
-		return append(buf, '}'), nil
+		return appendJSONObject(buf, x, depth, limit)
 	case *starlark.List, starlark.Tuple:
-		seq := x.(starlark.Indexable)
-		buf = append(buf, '[')
-		for i := range seq.Len() {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			var err error
-			if buf, err = appendJSON(buf, seq.Index(i), depth+1, limit); err != nil {
-				return nil, err
-			}
-		}
-		return append(buf, ']'), nil
+		return appendJSONArray(buf, x.(starlark.Indexable), depth, limit)
 	}
 	return nil, fmt.Errorf("cannot encode a %s as JSON", v.Type())
+}
+
+// appendJSONObject is appendJSON of a dict, whose keys must be strings.
+func appendJSONObject(buf []byte, x *starlark.Dict, depth, limit int) ([]byte, error) {
+	buf = append(buf, '{')
+	for i, item := range x.Items() {
+		k, ok := item[0].(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf("dict key %s is a %s, want string", item[0], item[0].Type())
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendQuoted(buf, string(k))
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendJSON(buf, item[1], depth+1, limit); err != nil {
+			return nil, err
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+// appendJSONArray is appendJSON of a list or tuple.
+func appendJSONArray(buf []byte, seq starlark.Indexable, depth, limit int) ([]byte, error) {
+	buf = append(buf, '[')
+	for i := range seq.Len() {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		var err error
+		if buf, err = appendJSON(buf, seq.Index(i), depth+1, limit); err != nil {
+			return nil, err
+		}
+	}
+	return append(buf, ']'), nil
 }
 
 // encodeJSON is appendJSON into a new buffer, up to limit bytes.

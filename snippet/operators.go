@@ -75,27 +75,16 @@ func checkExprs(es []syntax.Expr) []syntax.Expr {
 	return es
 }
 
+// checkExpr is e with the operators and method calls whose results
+// it sizes compiled as checked calls, one case per kind of expression.
 func checkExpr(e syntax.Expr) syntax.Expr {
 	switch e := e.(type) {
 	case nil:
 		return nil
 	case *syntax.BinaryExpr:
-		e.X = checkExpr(e.X)
-		e.Y = checkExpr(e.Y)
-		switch {
-		case e.Op == syntax.PLUS && !isNumber(e.X) && !isNumber(e.Y):
-			return checkedCall(opAdd, e.OpPos, e.X, e.Y)
-		case e.Op == syntax.STAR && !(isNumber(e.X) && isNumber(e.Y)):
-			return checkedCall(opMul, e.OpPos, e.X, e.Y)
-		}
+		return checkBinary(e)
 	case *syntax.CallExpr:
-		e.Fn = checkExpr(e.Fn)
-		e.Args = checkExprs(e.Args)
-		if dot, ok := e.Fn.(*syntax.DotExpr); ok && checkedMethods[dot.Name.Name] != nil {
-			// x.join(a) is $.join(x, a)
-			e.Fn = &syntax.Ident{NamePos: dot.Name.NamePos, Name: methodOp(dot.Name.Name)}
-			e.Args = append([]syntax.Expr{dot.X}, e.Args...)
-		}
+		checkCall(e)
 	case *syntax.Comprehension:
 		e.Body = checkExpr(e.Body)
 		for _, c := range e.Clauses {
@@ -151,5 +140,29 @@ func checkedCall(op string, pos syntax.Position, x, y syntax.Expr) *syntax.CallE
 		Lparen: pos,
 		Args:   []syntax.Expr{x, y},
 		Rparen: pos,
+	}
+}
+
+// checkBinary is x + y and x * y, but of two numbers, as checked calls.
+func checkBinary(e *syntax.BinaryExpr) syntax.Expr {
+	e.X = checkExpr(e.X)
+	e.Y = checkExpr(e.Y)
+	switch {
+	case e.Op == syntax.PLUS && !isNumber(e.X) && !isNumber(e.Y):
+		return checkedCall(opAdd, e.OpPos, e.X, e.Y)
+	case e.Op == syntax.STAR && !(isNumber(e.X) && isNumber(e.Y)):
+		return checkedCall(opMul, e.OpPos, e.X, e.Y)
+	}
+	return e
+}
+
+// checkCall makes a call of a checked method x.m(a) the checked call
+// $.m(x, a).
+func checkCall(e *syntax.CallExpr) {
+	e.Fn = checkExpr(e.Fn)
+	e.Args = checkExprs(e.Args)
+	if dot, ok := e.Fn.(*syntax.DotExpr); ok && checkedMethods[dot.Name.Name] != nil {
+		e.Fn = &syntax.Ident{NamePos: dot.Name.NamePos, Name: methodOp(dot.Name.Name)}
+		e.Args = append([]syntax.Expr{dot.X}, e.Args...)
 	}
 }
