@@ -123,3 +123,35 @@ func TestNewerFormatRefused(t *testing.T) {
 		t.Fatalf("New on a newer format: %v", err)
 	}
 }
+
+// TestRebuiltIndexCountsAsPublished: an index rebuilt from the revision
+// files (it was lost) gives each revision the endpoint count it had when
+// it was published, declared records included, archived ones not
+// (Revisions lists the newest first).
+func TestRebuiltIndexCountsAsPublished(t *testing.T) {
+	decl := func(o *Options) { o.Declared = []Record{{Name: "decl", Route: "/decl", CodeSnippet: "d"}} }
+	f := newFixture(t, decl)
+	f.create(rec("a", "/a"))
+	f.create(rec("b", "/b"))
+	f.sync()
+	if _, err := f.r.Patch(context.Background(), "b", []byte(`{"active": false}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.sync()
+	want := f.r.Revisions()
+	if len(want) != 2 || want[0].Endpoints != 2 || want[1].Endpoints != 3 {
+		t.Fatalf("revisions at publication: %+v", want)
+	}
+	if err := os.Remove(filepath.Join(f.dir, "endpoint", "current")); err != nil {
+		t.Fatal(err)
+	}
+	got := f.reopen(decl).Revisions()
+	if len(got) != len(want) {
+		t.Fatalf("rebuilt index: %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Revision != want[i].Revision || got[i].Endpoints != want[i].Endpoints {
+			t.Fatalf("rebuilt revision %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

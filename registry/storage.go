@@ -282,7 +282,7 @@ func (r *Registry) rebuildIndex(ctx context.Context) (*indexFile, error) {
 			continue
 		}
 		ix.Revisions = append(ix.Revisions, RevisionInfo{Revision: n, CreatedAt: rf.CreatedAt, Kind: rf.Kind,
-			Message: rf.Message, Source: rf.Source, Endpoints: countActive(rf.Records)})
+			Message: rf.Message, Source: rf.Source, Endpoints: servedBy(rf)})
 		if rf.Base != 0 {
 			if ix.Bases == nil {
 				ix.Bases = make(map[int64]int64)
@@ -296,10 +296,13 @@ func (r *Registry) rebuildIndex(ctx context.Context) (*indexFile, error) {
 	return ix, nil
 }
 
-func countActive(recs []*Record) int {
-	n := 0
-	for _, rec := range recs {
-		if rec != nil && rec.IsActive() {
+// servedBy is the number of endpoints revision rf served when it was
+// published, as its index entry says: its active records that no
+// declared record shadowed, and the declared records.
+func servedBy(rf *revisionFile) int {
+	n := len(rf.Declared)
+	for _, rec := range rf.Records {
+		if rec != nil && rec.IsActive() && !slices.Contains(rf.Declared, rec.Name) {
 			n++
 		}
 	}
