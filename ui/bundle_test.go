@@ -15,10 +15,10 @@ import (
 
 // sourcesHash hashes what the bundle is built from, as web/build.mjs does:
 // for each file, sorted by its path relative to web/, "path\nsize\n" and
-// its bytes.
+// its bytes; execmode/names.go is among them, as ../../execmode/names.go.
 func sourcesHash(t *testing.T) string {
 	t.Helper()
-	files := []string{"package.json", "package-lock.json", "build.mjs"}
+	files := []string{"package.json", "package-lock.json", "build.mjs", "../../execmode/names.go"}
 	err := filepath.WalkDir("web/src", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

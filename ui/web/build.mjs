@@ -19,9 +19,22 @@ function walk(dir) {
   });
 }
 
+// namesGo holds the one rule of record names, execmode.NamePattern; the
+// form's pattern attribute is built from it.
+const namesGo = '../../execmode/names.go';
+
+// namePattern is execmode.NamePattern as an HTML pattern attribute: the
+// attribute is anchored already, and browsers compile it with the v
+// flag, where a "-" that ends a class must be escaped.
+function namePattern() {
+  const m = /const NamePattern = `\^(.*)\$`/.exec(readFileSync(join(here, namesGo), 'utf8'));
+  if (!m) throw new Error(`${namesGo}: no NamePattern`);
+  return m[1].replaceAll('-]', '\\-]');
+}
+
 // sourcesHash must match sourcesHash in ../bundle_test.go.
 function sourcesHash() {
-  const files = ['package.json', 'package-lock.json', 'build.mjs', ...walk(src).map((p) => relative(here, p).split(sep).join('/'))].sort();
+  const files = ['package.json', 'package-lock.json', 'build.mjs', namesGo, ...walk(src).map((p) => relative(here, p).split(sep).join('/'))].sort();
   const h = createHash('sha256');
   for (const f of files) {
     const b = readFileSync(join(here, f));
@@ -45,6 +58,7 @@ const result = await esbuild.build({
   charset: 'utf8',
   // CodeMirror's styles go through a constructable stylesheet, not <style>
   alias: {'style-mod': './src/style-mod-csp.js'},
+  define: {NAME_PATTERN: JSON.stringify(namePattern())},
   metafile: true,
   write: false,
   outfile: join(out, 'app.js'),

@@ -76,7 +76,8 @@ export async function showForm(root, name, params) {
     fieldErr('request_methods'));
 
   const fieldsPanel = h('div', {class: 'grid'},
-    input('name', 'Name', rec.name, {required: true, readonly: !isNew, pattern: '[A-Za-z0-9][A-Za-z0-9_.\\-]{0,127}'}, isNew ? 'Letters, digits, _ . - ; the record\'s key.' : 'The record\'s key: it cannot be renamed.'),
+    // NAME_PATTERN is execmode.NamePattern, put in by build.mjs
+    input('name', 'Name', rec.name, {required: true, readonly: !isNew, pattern: NAME_PATTERN}, isNew ? 'Letters, digits, _ . - ; the record\'s key.' : 'The record\'s key: it cannot be renamed.'),
     textarea('routes', 'Routes', routesOf(rec).join('\n'), 'One path a line, e.g. /orders/{id}.'),
     methodsField,
     input('route_group', 'Group', rec.route_group),
