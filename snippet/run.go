@@ -167,6 +167,12 @@ func (p *Program) Run(ctx context.Context, inv *execmode.Invocation) (res *execm
 	} else {
 		res.Steps = steps
 	}
+	if ee, ok := err.(*execmode.ExecError); ok && ee.Kind == execmode.FailMemory {
+		// whatever refused it (a check ahead, json.encode, the watchdog),
+		// what the run built is garbage: back to the system once no run
+		// is active
+		watch.releaseLater()
+	}
 	reusable = r.end()
 	return res, err
 }
