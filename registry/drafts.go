@@ -478,12 +478,8 @@ func (r *Registry) write(ctx context.Context, h *held, rec *Record, cur *Record)
 	if h != nil {
 		defer r.pruneAfterWrite()
 	}
-	normalize(rec)
-	rec.SyncState, rec.Version, rec.UpdatedAt = "", 0, nil
-	r.mu.RLock()
-	cfg := r.cfg
-	r.mu.RUnlock()
-	_, ds := r.cache.check(cfg, rec, false)
+	// found in the cache when the caller prechecked rec
+	ds := r.precheck(rec)
 	if rec.IsActive() && h != nil {
 		ds = append(ds, r.conflictsWithOthers(rec)...)
 	}

@@ -61,8 +61,7 @@ func reserve(t *starlark.Thread, size int64, what string) error {
 		return nil
 	}
 	if size < 0 || size > r.inv.MaxMemory {
-		// what the run built up to here is garbage once it fails
-		watch.releaseLater()
+		// the run fails on its budget: Run gives its memory back
 		return &memoryError{what: what, size: size, limit: r.inv.MaxMemory}
 	}
 	r.grown.Add(size)
@@ -342,7 +341,7 @@ func (w *watchdog) check(collected time.Time) (collect bool) {
 		return false
 	}
 	w.stopped++
-	w.release = true
+	// the victim fails on its budget: Run gives its memory back
 	victim.halt(stopMemory, "memory budget exceeded")
 	return false
 }
