@@ -67,7 +67,8 @@ func (p *Pipeline) execFailed(c *call, err error) int {
 // invocation copies what the program may see of the request.
 func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 	r, rec := c.r, c.entry.Record
-	inv := &execmode.Invocation{
+	inv := &c.inv
+	*inv = execmode.Invocation{
 		Method:     r.Method,
 		Path:       r.URL.Path,
 		Host:       r.Host,

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-endpoint/endpoint/env"
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/registry"
 )
 
@@ -113,6 +114,8 @@ type call struct {
 	// deadline is the request's time limit: the body read, the schema
 	// validation and the run all end by it.
 	deadline time.Time
+	// inv is what the program sees of the request (invocation).
+	inv execmode.Invocation
 }
 
 // Serve answers r from the routes of m, a live table's matcher. It

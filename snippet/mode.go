@@ -3,9 +3,9 @@
 //
 // A snippet is compiled once, when its record is written and again when a
 // revision is published; the compiled Program is immutable and serves every
-// request of that revision. Each request runs the snippet's top level on a
-// fresh Starlark thread with a step budget and a deadline, then reads the
-// global `result` (see Program.Run).
+// request of that revision. Each request runs the snippet's top level
+// (compiled as one function, wrap.go) on a pooled Starlark thread with a
+// step budget and a deadline, then reads its `result` (see Program.Run).
 //
 // The names a snippet sees come from one table (predeclared.go) that both
 // builds the environment and produces Help, so the help page cannot drift
@@ -83,13 +83,13 @@ func (CodeMode) Help() []execmode.HelpEntry { return Help() }
 // Program is a compiled snippet. It is immutable and safe for concurrent
 // use.
 type Program struct {
-	prog *starlark.Program
-	// uses are the table entries the snippet refers to.
-	uses []*entry
-	// shared is the predeclared environment when the snippet refers to no
-	// per-request name; nil otherwise (each run then fills its own).
-	shared starlark.StringDict
-	runs   sync.Pool
+	// fn is the snippet's top level as one function (wrap.go), called once
+	// per request with the values of params.
+	fn     starlark.Value
+	params []*entry
+	// endLine is the line of the wrapping function's own statements.
+	endLine int32
+	runs    sync.Pool
 }
 
 // Compile parses, resolves and compiles src. Undefined names, load()
@@ -108,41 +108,27 @@ func Compile(src string) (*Program, error) {
 	if err := refuseLoad(f); err != nil {
 		return nil, err
 	}
-	checkOperators(f)
-	used := make(map[string]bool)
-	isPredeclared := func(name string) bool {
-		if _, ok := tableIndex[name]; ok {
-			used[name] = true
-			return true
-		}
-		_, ok := checkedOps[name]
-		return ok
+	if err := refuseTopLevelReturn(f); err != nil {
+		return nil, err
 	}
-	prog, err := starlark.FileProgram(f, isPredeclared)
+	checkOperators(f)
+	defs, order := topLevelDefs(f)
+	p := &Program{params: perRunParams(f)}
+	p.endLine = wrap(f, p.params)
+	prog, err := starlark.FileProgram(f, staticEnv.Has)
 	if err != nil {
 		return nil, compileError(err)
 	}
-	if err := refuseRecursion(f); err != nil {
+	if err := refuseUnboundResult(f, p.endLine); err != nil {
 		return nil, err
 	}
-
-	p := &Program{prog: prog}
-	perRun := false
-	for i := range table {
-		e := &table[i]
-		if used[e.Name] {
-			p.uses = append(p.uses, e)
-			perRun = perRun || e.perRun != nil
+	if len(defs) > 0 {
+		if err := findCycle(order, callGraph(defs)); err != nil {
+			return nil, err
 		}
 	}
-	if !perRun {
-		p.shared = make(starlark.StringDict, len(p.uses)+len(checkedOps))
-		for _, e := range p.uses {
-			p.shared[e.Name] = e.static
-		}
-		for name, op := range checkedOps {
-			p.shared[name] = op
-		}
+	if p.fn, err = makeSnippetFunc(prog); err != nil {
+		return nil, err
 	}
 	p.runs.New = func() any { return newRun(p) }
 	return p, nil
@@ -192,17 +178,6 @@ func refuseLoad(f *syntax.File) error {
 	return err
 }
 
-// refuseRecursion reports a cycle in the calls between the snippet's
-// global functions. Calls through values (a function passed as an
-// argument) are caught at run time by the interpreter instead.
-func refuseRecursion(f *syntax.File) error {
-	defs, order := topLevelDefs(f)
-	if len(defs) == 0 {
-		return nil
-	}
-	return findCycle(order, callGraph(defs))
-}
-
 // topLevelDefs returns the functions f defines, by name, and their names
 // in the order they first appear.
 func topLevelDefs(f *syntax.File) (map[string]*syntax.DefStmt, []string) {
@@ -227,9 +202,17 @@ type defCall struct {
 	pos    syntax.Position
 }
 
-// callGraph lists, for each defined function, its calls of defined
-// functions by their global name.
+// callGraph lists, for each top-level function, its calls of top-level
+// functions: calls of a name bound where the function's own name is (the
+// wrapping function's block), not of a local that shadows it. Call it
+// after resolving.
 func callGraph(defs map[string]*syntax.DefStmt) map[string][]defCall {
+	top := make(map[string]*syntax.Ident, len(defs))
+	for name, d := range defs {
+		if b, ok := d.Name.Binding.(*resolve.Binding); ok {
+			top[name] = b.First
+		}
+	}
 	calls := make(map[string][]defCall, len(defs))
 	for name, d := range defs {
 		for _, stmt := range d.Body {
@@ -242,10 +225,8 @@ func callGraph(defs map[string]*syntax.DefStmt) map[string][]defCall {
 				if !ok {
 					return true
 				}
-				if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Global {
-					if _, isDef := defs[id.Name]; isDef {
-						calls[name] = append(calls[name], defCall{id.Name, id.NamePos})
-					}
+				if b, ok := id.Binding.(*resolve.Binding); ok && b.First != nil && b.First == top[id.Name] {
+					calls[name] = append(calls[name], defCall{id.Name, id.NamePos})
 				}
 				return true
 			})

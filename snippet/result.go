@@ -40,7 +40,7 @@ var (
 	keyResponse starlark.Value = starlark.String("response")
 )
 
-// makeResult reads the global `result` (see Program.Run).
+// makeResult reads the top-level `result` (see Program.Run).
 func makeResult(v starlark.Value, maxMemory int64) (*execmode.Result, error) {
 	if v == nil {
 		return nil, errors.New("the snippet did not assign result")

@@ -42,10 +42,8 @@ type run struct {
 	prog   *Program
 	ctx    context.Context
 	inv    *execmode.Invocation
-	// env is the predeclared environment of this run: the Program's shared
-	// dict, or own when the snippet uses per-request names.
-	env starlark.StringDict
-	own starlark.StringDict
+	// args are the values of the Program's params for this request.
+	args starlark.Tuple
 
 	stop   atomic.Int32
 	budget uint64
@@ -83,19 +81,7 @@ func newRun(p *Program) any {
 	r.store = storeValue{object: object{"store"}, r: r}
 	r.http = httpValue{object: object{"http"}, r: r}
 	r.log = logFunc{r: r}
-	r.env = p.shared
-	if p.shared == nil {
-		r.own = make(starlark.StringDict, len(p.uses)+len(checkedOps))
-		for _, e := range p.uses {
-			if e.perRun == nil {
-				r.own[e.Name] = e.static
-			}
-		}
-		for name, op := range checkedOps {
-			r.own[name] = op
-		}
-		r.env = r.own
-	}
+	r.args = make(starlark.Tuple, len(p.params))
 	return r
 }
 
@@ -105,7 +91,7 @@ func refuseLoadAtRun(*starlark.Thread, string) (starlark.StringDict, error) {
 
 // Run executes the snippet for one request and reads its result.
 //
-// The global `result` must be a dict, in one of two forms:
+// The top-level `result` must be a dict, in one of two forms:
 //
 //   - {"response": Response(...)}: the response is sent as built;
 //   - {"payload": v, "headers": {...}, "status_code": 200}: v is encoded as
@@ -153,17 +139,21 @@ func (p *Program) Run(ctx context.Context, inv *execmode.Invocation) (res *execm
 	}()
 
 	r.begin(ctx, inv)
-	globals, runErr := p.prog.Init(&r.thread, r.env)
+	result, runErr := starlark.Call(&r.thread, p.fn, r.args, nil)
+	if runErr != nil && r.stop.Load() == stopNone && p.resultUnbound(runErr) {
+		result, runErr = unsetResult{}, nil
+	}
 	if runErr == nil {
-		res, err = makeResult(globals["result"], inv.MaxMemory)
+		if _, unset := result.(unsetResult); unset {
+			result = nil
+		}
+		res, err = makeResult(result, inv.MaxMemory)
 	}
 	steps := r.thread.Steps
 	if runErr != nil {
 		err = r.classify(runErr, steps)
-	} else if me := (*memoryError)(nil); errors.As(err, &me) {
-		err = &execmode.ExecError{Kind: execmode.FailMemory, Status: 500, Message: msgMemory, Err: err, Steps: steps}
 	} else if err != nil {
-		err = &execmode.ExecError{Kind: execmode.FailResult, Status: 500, Message: msgResult, Err: err, Steps: steps}
+		err = resultFailure(err, steps)
 	} else {
 		res.Steps = steps
 	}
@@ -175,6 +165,15 @@ func (p *Program) Run(ctx context.Context, inv *execmode.Invocation) (res *execm
 	}
 	reusable = r.end()
 	return res, err
+}
+
+// resultFailure is the ExecError of a result makeResult refused: over
+// the memory budget, or malformed.
+func resultFailure(err error, steps uint64) error {
+	if me := (*memoryError)(nil); errors.As(err, &me) {
+		return &execmode.ExecError{Kind: execmode.FailMemory, Status: 500, Message: msgMemory, Err: err, Steps: steps}
+	}
+	return &execmode.ExecError{Kind: execmode.FailResult, Status: 500, Message: msgResult, Err: err, Steps: steps}
 }
 
 func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
@@ -199,12 +198,10 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	if inv.MaxMemory > 0 {
 		watch.add(r)
 	}
-	if r.own != nil {
+	if len(r.args) > 0 {
 		r.bind()
-		for _, e := range r.prog.uses {
-			if e.perRun != nil {
-				r.own[e.Name] = e.perRun(r)
-			}
+		for i, e := range r.prog.params {
+			r.args[i] = e.perRun(r)
 		}
 	}
 }
@@ -230,8 +227,9 @@ func (r *run) end() bool {
 	r.checkMu.Lock()
 	r.ctx, r.inv = nil, nil
 	r.checkMu.Unlock()
-	if r.own != nil {
+	if len(r.args) > 0 {
 		r.unbind()
+		clear(r.args)
 	}
 	return reusable
 }
@@ -390,7 +388,7 @@ func describe(err error) error {
 			continue
 		}
 		s := position(fr.Pos)
-		if fr.Name != "<toplevel>" {
+		if fr.Name != snippetFunc {
 			s += " in " + fr.Name
 		}
 		frames = append(frames, s)
