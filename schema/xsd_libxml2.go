@@ -68,16 +68,39 @@ static int ep_validate(xmlSchemaPtr schema, xmlDocPtr doc, ep_errs *errs) {
 	return rc;
 }
 
+// ep_call is what one validation of a body fills in. It lives in C memory,
+// reused from call to call: Go memory passed to C would be allocated and
+// scanned by cgo's pointer checks on every request.
+typedef struct {
+	ep_errs errs;
+	xmlDocPtr doc;
+	char *msg;
+	int line;
+} ep_call;
+
+static ep_call *ep_new_call(void) {
+	return (ep_call *) calloc(1, sizeof(ep_call));
+}
+
+// ep_end_call frees what a validation left in c, keeping c for the next.
+static void ep_end_call(ep_call *c) {
+	ep_free_errs(&c->errs);
+	c->errs.n = 0;
+	if (c->doc != NULL) {
+		xmlFreeDoc(c->doc);
+		c->doc = NULL;
+	}
+	free(c->msg);
+	c->msg = NULL;
+	c->line = 0;
+}
+
 // ep_check_body parses a body and validates it in one call. A body that
-// does not parse gives -2, with the parser's message in *msg (the caller
-// frees it) and its line. Otherwise it gives the validation's result; when
-// errors were collected the document is left in *out for the caller to
-// locate them and free it, else it is freed here.
-static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int options,
-		ep_errs *errs, xmlDocPtr *out, char **msg, int *line) {
-	*out = NULL;
-	*msg = NULL;
-	*line = 0;
+// does not parse gives -2, with the parser's message in c->msg and its
+// line. Otherwise it gives the validation's result; when errors were
+// collected the document is left in c->doc for the caller to locate them,
+// else it is freed here. ep_end_call frees what is left.
+static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int options, ep_call *c) {
 	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
 	if (ctxt == NULL) {
 		return -2;
@@ -86,16 +109,16 @@ static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int opti
 	if (doc == NULL) {
 		ep_error_ptr e = (ep_error_ptr) xmlCtxtGetLastError(ctxt);
 		if (e != NULL && e->message != NULL) {
-			*msg = strndup(e->message, EP_MAX_MSG);
-			*line = e->line;
+			c->msg = strndup(e->message, EP_MAX_MSG);
+			c->line = e->line;
 		}
 		xmlFreeParserCtxt(ctxt);
 		return -2;
 	}
 	xmlFreeParserCtxt(ctxt);
-	int rc = ep_validate(schema, doc, errs);
-	if (errs->n > 0) {
-		*out = doc;
+	int rc = ep_validate(schema, doc, &c->errs);
+	if (c->errs.n > 0) {
+		c->doc = doc;
 	} else {
 		xmlFreeDoc(doc);
 	}
@@ -132,6 +155,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -214,29 +238,32 @@ func newXSDBackend(src []byte) (xsdBackend, error) {
 	return b, nil
 }
 
+// xsdCall holds one reusable ep_call; the pool's cleanup frees it.
+type xsdCall struct{ c *C.ep_call }
+
+var xsdCalls = sync.Pool{New: func() any {
+	x := &xsdCall{c: C.ep_new_call()}
+	runtime.AddCleanup(x, func(c *C.ep_call) { C.free(unsafe.Pointer(c)) }, x.c)
+	return x
+}}
+
 // validate parses and validates body in one cgo call (ep_check_body),
 // reading the body where it is, without a copy.
 func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
-	var (
-		errs C.ep_errs
-		doc  C.xmlDocPtr
-		msg  *C.char
-		line C.int
-		buf  *C.char
-	)
+	var buf *C.char
 	if len(body) > 0 {
 		buf = (*C.char)(unsafe.Pointer(&body[0]))
 	}
-	rc := C.ep_check_body(b.schema, buf, C.int(len(body)), C.int(parseOptions), &errs, &doc, &msg, &line)
+	x := xsdCalls.Get().(*xsdCall)
+	defer xsdCalls.Put(x)
+	c := x.c
+	defer C.ep_end_call(c)
+	rc := C.ep_check_body(b.schema, buf, C.int(len(body)), C.int(parseOptions), c)
 	runtime.KeepAlive(b)
 	if rc == -2 {
-		return nil, parseError(msg, line)
+		return nil, parseError(c.msg, c.line)
 	}
-	issues := collectMessages(&errs, true)
-	C.ep_free_errs(&errs)
-	if doc != nil {
-		C.xmlFreeDoc(doc)
-	}
+	issues := collectMessages(&c.errs, true)
 	if rc != 0 && len(issues) == 0 {
 		issues = append(issues, xmlIssue{msg: "the body does not match the XSD"})
 	}
@@ -244,12 +271,11 @@ func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
 }
 
 // parseError is a body's parse failure as the answer reports it, "line N:
-// reason"; it frees msg.
+// reason".
 func parseError(msg *C.char, line C.int) error {
 	if msg == nil {
 		return errors.New("the body is not well-formed XML")
 	}
-	defer C.free(unsafe.Pointer(msg))
 	return errors.New("line " + strconv.Itoa(int(line)) + ": " + strings.TrimSpace(C.GoString(msg)))
 }
 
