@@ -607,7 +607,7 @@ func BenchmarkServeSchema1KB(b *testing.B) {
 		"request_method":         "POST",
 		"request_content_type":   "application/json",
 		"request_content_schema": string(readBench(b, "schema10.json")),
-		"code_snippet":           `result = {"payload": {"ok": True}}`,
+		"code_snippet":           `result = {"payload": {"id": request.json()["id"]}}`,
 	}, "POST", "/bench", "application/json", readBench(b, "body1k.json"), 200)
 }
 

@@ -85,6 +85,9 @@ func checkExpr(e syntax.Expr) syntax.Expr {
 		return checkBinary(e)
 	case *syntax.CallExpr:
 		checkCall(e)
+		if read, ok := jsonFieldRead(e); ok {
+			return read
+		}
 	case *syntax.Comprehension:
 		e.Body = checkExpr(e.Body)
 		for _, c := range e.Clauses {
@@ -109,6 +112,9 @@ func checkExpr(e syntax.Expr) syntax.Expr {
 	case *syntax.IndexExpr:
 		e.X = checkExpr(e.X)
 		e.Y = checkExpr(e.Y)
+		if read, ok := jsonFieldRead(e); ok {
+			return read
+		}
 	case *syntax.LambdaExpr:
 		e.Params = checkExprs(e.Params)
 		e.Body = checkExpr(e.Body)

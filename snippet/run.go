@@ -44,6 +44,9 @@ type run struct {
 	inv    *execmode.Invocation
 	// args are the values of the Program's params for this request.
 	args starlark.Tuple
+	// jsonChecked is 0 until jsonConverts looked at the parsed body, then
+	// 1 when it converts, 2 when not.
+	jsonChecked int8
 
 	stop   atomic.Int32
 	budget uint64
@@ -182,6 +185,7 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	r.budget = inv.MaxSteps
 	r.stop.Store(stopNone)
 	r.grown.Store(0)
+	r.jsonChecked = 0
 	r.started = time.Now()
 	r.thread.Uncancel()
 	r.thread.Steps = 0

@@ -33,7 +33,8 @@ func (unsetResult) Truth() starlark.Bool  { return starlark.False }
 func (unsetResult) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: unset") }
 
 // staticEnv is the predeclared environment of every snippet module: the
-// table's static values, the checked operators, and `result` as
+// table's static values, the checked operators, the field reads of
+// jsonfield.go, and `result` as
 // unsetResult for a snippet that never binds it (a snippet that reads it
 // without binding it is refused by Compile). The per-request names are the
 // wrapping function's parameters instead.
@@ -45,6 +46,9 @@ var staticEnv = func() starlark.StringDict {
 		}
 	}
 	for name, op := range checkedOps {
+		env[name] = op
+	}
+	for name, op := range jsonFieldOps {
 		env[name] = op
 	}
 	env["result"] = unsetResult{}

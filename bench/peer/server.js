@@ -13,7 +13,7 @@ const ajv = new Ajv2020({ coerceTypes: false, useDefaults: false, removeAddition
 fastify.setValidatorCompiler(({ schema }) => ajv.compile(schema))
 
 const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'schema10.json'), 'utf8'))
-fastify.post('/p/validated', { schema: { body: schema } }, async () => ({ ok: true }))
+fastify.post('/p/validated', { schema: { body: schema } }, async (req) => ({ id: req.body.id }))
 
 fastify.listen({ host: '127.0.0.1', port: Number(process.env.PEER_PORT) }, (err) => {
   if (err) {

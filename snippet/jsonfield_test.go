@@ -1,0 +1,107 @@
+package snippet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
+)
+
+// outcome is what a run answered, for comparing two runs.
+func outcome(t *testing.T, src string, inv *execmode.Invocation) string {
+	t.Helper()
+	res, ee := runSnippet(t, src, inv)
+	if ee != nil {
+		return fmt.Sprintf("%s %d %q", ee.Kind, ee.Status, ee.Message)
+	}
+	return fmt.Sprintf("%d %s", res.Status, res.Body)
+}
+
+// TestJSONFieldReadIsTheSame runs each rewritten field read and the same
+// read through a variable (which Compile leaves alone) on bodies of every
+// kind: both must answer alike, errors included.
+func TestJSONFieldReadIsTheSame(t *testing.T) {
+	withJSON := func(v any) *execmode.Invocation {
+		inv := testInvocation()
+		inv.Body = []byte("not the parsed body")
+		inv.JSON, inv.HasJSON = v, true
+		return inv
+	}
+	raw := func(body string) *execmode.Invocation {
+		inv := testInvocation()
+		inv.Body = []byte(body)
+		return inv
+	}
+	invs := map[string]*execmode.Invocation{
+		"object": withJSON(map[string]any{"id": json.Number("7"), "name": "Ada",
+			"address": map[string]any{"city": "London"}, "tags": []any{"a", json.Number("2.5")}}),
+		"unconvertible number elsewhere": withJSON(map[string]any{"id": json.Number("7"), "x": json.Number("1e400")}),
+		"array":            withJSON([]any{json.Number("1")}),
+		"null":             withJSON(nil),
+		"raw object":       raw(`{"id": 9}`),
+		"raw not JSON":     raw(`{"id": `),
+		"raw unconvertible": raw(`{"id": 1, "x": 1e400}`),
+	}
+	reads := []string{
+		`request.json()["id"]`,
+		`request.json()["nope"]`,
+		`request.json()["address"]`,
+		`request.json().get("id")`,
+		`request.json().get("nope")`,
+		`request.json().get("nope", 5)`,
+		`request.json().get("nope", None)`,
+		`request.json().get("tags", "x")`,
+	}
+	for _, read := range reads {
+		rewritten := "result = {\"payload\": " + read + "}"
+		plain := "j = request.json()\nresult = {\"payload\": j" + strings.TrimPrefix(read, "request.json()") + "}"
+		for name, inv := range invs {
+			if got, want := outcome(t, rewritten, inv), outcome(t, plain, inv); got != want {
+				t.Errorf("%s on %s: %s, through a variable %s", read, name, got, want)
+			}
+		}
+	}
+
+	// each read converts afresh, as request.json() does
+	src := "a = request.json()[\"address\"]\na[\"city\"] = \"Paris\"\nresult = {\"payload\": [a, request.json()[\"address\"]]}"
+	if got := outcome(t, src, invs["object"]); got != `200 [{"city":"Paris"},{"city":"London"}]` {
+		t.Errorf("mutating a field read: %s", got)
+	}
+	// a local named request is not the request: the original expression
+	// runs
+	if ok, _ := jsonHas(nil, nil, starlark.Tuple{starlark.NewDict(0), starlark.String("id")}, nil); ok != starlark.False {
+		t.Error("$jhas said yes for a value that is not the request")
+	}
+}
+
+// TestJSONFieldReadConvertsOneField checks the rewrite applies: reading a
+// field of a large body allocates for that field, not for the body.
+func TestJSONFieldReadConvertsOneField(t *testing.T) {
+	obj := map[string]any{"id": json.Number("7")}
+	for i := range 200 {
+		obj[fmt.Sprintf("field%d", i)] = fmt.Sprintf("value %d", i)
+	}
+	inv := testInvocation()
+	inv.JSON, inv.HasJSON = obj, true
+	allocs := func(src string) float64 {
+		p, err := Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(20, func() {
+			if _, err := p.Run(context.Background(), inv); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	field := allocs(`result = {"payload": request.json()["id"]}`)
+	whole := allocs("j = request.json()\nresult = {\"payload\": j[\"id\"]}")
+	if field >= 50 || whole < 400 {
+		t.Errorf("allocations: %v reading the field, %v converting the body", field, whole)
+	}
+}
