@@ -153,6 +153,10 @@ func (p *Pipeline) Close() { p.gates.release() }
 // gate is one endpoint's runs in flight and its circuit.
 type gate struct {
 	inFlight atomic.Int64
+	// busy says the circuit holds state (failures, open, a trial): while
+	// it does not, a request enters and a good run leaves without the
+	// lock or the clock. Written under mu.
+	busy atomic.Bool
 
 	mu        sync.Mutex
 	failures  int
@@ -219,7 +223,7 @@ func (p *Pipeline) admit(c *call) int {
 	}
 	name := c.entry.Record.Name
 	g := p.gateOf(c.entry)
-	if wait, ok := g.enter(time.Now()); !ok {
+	if wait, ok := g.enter(); !ok {
 		p.cfg.Metrics.refused.WithLabelValues(name, "circuit").Inc()
 		c.w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 		return writeError(c.w, http.StatusServiceUnavailable, "endpoint temporarily unavailable after repeated limit failures")
@@ -254,6 +258,9 @@ func (p *Pipeline) leave(c *call, failed *execmode.ExecError) {
 		g.leaveTrial()
 		return
 	}
+	if !limit && !g.busy.Load() {
+		return
+	}
 	if state, changed := g.done(time.Now(), limit); changed {
 		v := 0.0
 		switch state {
@@ -267,12 +274,16 @@ func (p *Pipeline) leave(c *call, failed *execmode.ExecError) {
 // enter lets a request through unless the circuit is open; after the
 // cool-down it lets one trial through at a time. wait is the time left
 // of the cool-down.
-func (g *gate) enter(now time.Time) (wait time.Duration, ok bool) {
+func (g *gate) enter() (wait time.Duration, ok bool) {
+	if !g.busy.Load() {
+		return 0, true
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.tripped {
 		return 0, true
 	}
+	now := time.Now()
 	if now.Before(g.openUntil) {
 		return g.openUntil.Sub(now), false
 	}
@@ -285,9 +296,18 @@ func (g *gate) enter(now time.Time) (wait time.Duration, ok bool) {
 
 // leaveTrial gives back a trial that did not run.
 func (g *gate) leaveTrial() {
+	if !g.busy.Load() {
+		return
+	}
 	g.mu.Lock()
 	g.trial = false
+	g.settle()
 	g.mu.Unlock()
+}
+
+// settle records in busy whether the circuit holds state; under mu.
+func (g *gate) settle() {
+	g.busy.Store(g.failures > 0 || g.tripped || g.trial)
 }
 
 // done takes a run's outcome; changed says whether the circuit opened or
@@ -295,6 +315,7 @@ func (g *gate) leaveTrial() {
 func (g *gate) done(now time.Time, limitFailure bool) (state string, changed bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	defer g.settle()
 	wasTrial := g.trial
 	g.trial = false
 	if !limitFailure {

@@ -116,6 +116,8 @@ type call struct {
 	deadline time.Time
 	// inv is what the program sees of the request (invocation).
 	inv execmode.Invocation
+	// start is when the pipeline took the request.
+	start time.Time
 }
 
 // Serve answers r from the routes of m, a live table's matcher. It
@@ -136,7 +138,7 @@ func (p *Pipeline) Serve(w http.ResponseWriter, r *http.Request, m *registry.Mat
 
 // serve runs every rule after the route; the first that answers ends it.
 func (p *Pipeline) serve(c *call) {
-	start := time.Now()
+	c.start = time.Now()
 	if c.sink == p.live && hasBody(c.r) {
 		c.unread = true
 		c.early = earlyWriter{ResponseWriter: c.w, c: c}
@@ -145,12 +147,12 @@ func (p *Pipeline) serve(c *call) {
 	}
 	if p.method(c) {
 		if c.notAllowed != nil {
-			c.sink.Served(c.notAllowed.Record.Name, http.StatusMethodNotAllowed, time.Since(start))
+			c.sink.Served(c.notAllowed.Record.Name, http.StatusMethodNotAllowed, time.Since(c.start))
 		}
 		return
 	}
 	status := p.answer(c)
-	c.sink.Served(c.entry.Record.Name, status, time.Since(start))
+	c.sink.Served(c.entry.Record.Name, status, time.Since(c.start))
 }
 
 // earlyWriter is the ResponseWriter of a call whose body is not read yet:
@@ -184,7 +186,7 @@ func (c *call) dropUnread() {
 // status it answered with.
 func (p *Pipeline) answer(c *call) int {
 	defer p.leave(c, nil)
-	c.deadline = time.Now().Add(p.cfg.Timeout)
+	c.deadline = c.start.Add(p.cfg.Timeout)
 	if d, ok := c.r.Context().Deadline(); ok && d.Before(c.deadline) {
 		c.deadline = d
 	}

@@ -2,6 +2,7 @@ package snippet
 
 import (
 	"encoding/json"
+	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -209,8 +210,12 @@ func converts(v any, depth int) bool {
 	return false
 }
 
-// numberConverts is whether numberValue(s) succeeds.
+// numberConverts is whether numberValue(s) succeeds: always for a short
+// number without an exponent (an int64 or a float well within range).
 func numberConverts(s string) bool {
+	if len(s) < 300 && !strings.ContainsAny(s, "eE") {
+		return true
+	}
 	_, err := numberValue(s)
 	return err == nil
 }

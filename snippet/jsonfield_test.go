@@ -41,11 +41,11 @@ func TestJSONFieldReadIsTheSame(t *testing.T) {
 		"object": withJSON(map[string]any{"id": json.Number("7"), "name": "Ada",
 			"address": map[string]any{"city": "London"}, "tags": []any{"a", json.Number("2.5")}}),
 		"unconvertible number elsewhere": withJSON(map[string]any{"id": json.Number("7"), "x": json.Number("1e400")}),
-		"array":            withJSON([]any{json.Number("1")}),
-		"null":             withJSON(nil),
-		"raw object":       raw(`{"id": 9}`),
-		"raw not JSON":     raw(`{"id": `),
-		"raw unconvertible": raw(`{"id": 1, "x": 1e400}`),
+		"array":                          withJSON([]any{json.Number("1")}),
+		"null":                           withJSON(nil),
+		"raw object":                     raw(`{"id": 9}`),
+		"raw not JSON":                   raw(`{"id": `),
+		"raw unconvertible":              raw(`{"id": 1, "x": 1e400}`),
 	}
 	reads := []string{
 		`request.json()["id"]`,

@@ -186,7 +186,8 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	r.stop.Store(stopNone)
 	r.grown.Store(0)
 	r.jsonChecked = 0
-	r.started = time.Now()
+	now := time.Now()
+	r.started = now
 	r.thread.Uncancel()
 	r.thread.Steps = 0
 	if r.budget != 0 {
@@ -194,10 +195,10 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	} else {
 		r.thread.SetMaxExecutionSteps(math.MaxUint64)
 	}
-	if why := r.expiry(); why != stopNone {
+	if why := r.expiryAt(now); why != stopNone {
 		r.halt(why, "stopped before it started")
 	} else {
-		r.arm()
+		r.arm(now)
 	}
 	if inv.MaxMemory > 0 {
 		watch.add(r)
@@ -246,13 +247,15 @@ func (r *run) checkpoint(t *starlark.Thread) {
 
 // expiry says whether the run must stop now: stopTimeout past the
 // deadline, stopCancelled when the request was cancelled.
-func (r *run) expiry() int32 {
+func (r *run) expiry() int32 { return r.expiryAt(time.Now()) }
+
+func (r *run) expiryAt(now time.Time) int32 {
 	switch err := r.ctx.Err(); {
 	case errors.Is(err, context.DeadlineExceeded):
 		return stopTimeout
 	case err != nil:
 		return stopCancelled
-	case !r.inv.Deadline.IsZero() && !time.Now().Before(r.inv.Deadline):
+	case !r.inv.Deadline.IsZero() && !now.Before(r.inv.Deadline):
 		return stopTimeout
 	}
 	return stopNone
@@ -265,24 +268,24 @@ const checkEvery = 50 * time.Millisecond
 // arm starts the watch of a run that has a deadline or a cancellable ctx.
 // One timer does both, without a goroutine or an allocation per request:
 // a run that ends within checkEvery never sees it fire.
-func (r *run) arm() {
+func (r *run) arm(now time.Time) {
 	if r.inv.Deadline.IsZero() && r.ctx.Done() == nil {
 		return
 	}
 	r.armed = true
 	if r.timer == nil {
-		r.timer = time.AfterFunc(r.nextCheck(), r.check)
+		r.timer = time.AfterFunc(r.nextCheck(now), r.check)
 		return
 	}
-	r.timer.Reset(r.nextCheck())
+	r.timer.Reset(r.nextCheck(now))
 }
 
-// nextCheck is the time to the next check: the deadline if it comes
-// first, else checkEvery (when ctx can be cancelled).
-func (r *run) nextCheck() time.Duration {
+// nextCheck is the time from now to the next check: the deadline if it
+// comes first, else checkEvery (when ctx can be cancelled).
+func (r *run) nextCheck(now time.Time) time.Duration {
 	d := time.Duration(math.MaxInt64)
 	if !r.inv.Deadline.IsZero() {
-		d = time.Until(r.inv.Deadline)
+		d = r.inv.Deadline.Sub(now)
 	}
 	if r.ctx.Done() != nil {
 		d = min(d, checkEvery)
@@ -306,7 +309,7 @@ func (r *run) check() {
 		r.halt(why, reason)
 		return
 	}
-	r.timer.Reset(r.nextCheck())
+	r.timer.Reset(r.nextCheck(time.Now()))
 }
 
 // halt stops the thread at its next step; the first reason wins.
