@@ -3,6 +3,8 @@
 # one Caddy, and prints requests/s and each ratio to (a). Case (f) is the
 # peer a Caddy user would otherwise run: Caddy -> reverse_proxy -> Fastify 5
 # + ajv (bench/peer, installed from npm), on the same schema and body.
+# Case (g) is Caddy's respond to the POST of (d), its body unread: what the
+# 1 KB upload costs before any handler.
 #   bench/run.sh [duration] [connections]     default: 5s per case, 32
 # ROUNDS=n repeats the whole set (default 5). PROFILE=file also writes a
 # 5 s CPU profile of Caddy under case PROFILE_CASE (default d), taken in
@@ -48,6 +50,7 @@ curl -fsS -H 'Content-Type: application/json' --data-binary @small.json "$base/b
 curl -fsS -H 'Content-Type: application/json' --data-binary @body1k.json "$base/b/validated" >/dev/null
 curl -fsS -H 'Content-Type: application/xml' --data-binary @note.xml "$base/b/xml" >/dev/null
 curl -fsS -H 'Content-Type: application/json' --data-binary @body1k.json "$base/p/validated" >/dev/null
+curl -fsS -H 'Content-Type: application/json' --data-binary @body1k.json "$base/a/post" >/dev/null
 # both sides refuse the same invalid body
 bad='{"id": "not a number"}'
 for path in /b/validated /p/validated; do
@@ -55,7 +58,7 @@ for path in /b/validated /p/validated; do
 	[ "$code" = 400 ] || { echo "$path answered $code to an invalid body, want 400"; exit 1; }
 done
 
-# Each round loads the six cases one after the other; a case's ratio is
+# Each round loads the seven cases one after the other; a case's ratio is
 # taken against (a) of the same round, and the median ratio over the rounds
 # is printed, which keeps a slow minute of a shared host from skewing one
 # case only.
@@ -80,9 +83,11 @@ for round in $(seq "$ROUNDS"); do
 	run_case d /b/validated body1k.json application/json
 	run_case e /b/xml note.xml application/xml
 	run_case f /p/validated body1k.json application/json
+	run_case g /a/post body1k.json application/json
 	line="round $round:"
 	ratios[df]+="$(awk "BEGIN{print ${rps[d]}/${rps[f]}}") "
-	for c in a b c d e f; do
+	ratios[dg]+="$(awk "BEGIN{print ${rps[d]}/${rps[g]}}") "
+	for c in a b c d e f g; do
 		ratios[$c]+="$(awk "BEGIN{print ${rps[$c]}/${rps[a]}}") "
 		line+=" $c=${rps[$c]}"
 	done
@@ -92,7 +97,7 @@ done
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 printf '%-44s %14s %14s\n' case "last req/s" "median ratio"
-for c in a b c d e f; do
+for c in a b c d e f g; do
 	case $c in
 	a) label="(a) static respond" ;;
 	b) label="(b) trivial snippet" ;;
@@ -100,8 +105,10 @@ for c in a b c d e f; do
 	d) label="(d) 1 KB JSON, 10-property schema" ;;
 	e) label="(e) small XML, XSD" ;;
 	f) label="(f) (d) via reverse_proxy to Fastify+ajv" ;;
+	g) label="(g) respond to the (d) POST, body unread" ;;
 	esac
 	printf '%-44s %14.0f %14.2f\n' "$label" "${rps[$c]}" "$(echo "${ratios[$c]}" | median)"
 done
 printf '%-44s %14s %14.2f\n' "(d)/(f): the endpoint against the peer" "" "$(echo "${ratios[df]}" | median)"
+printf '%-44s %14s %14.2f\n' "(d)/(g): against respond to the same POST" "" "$(echo "${ratios[dg]}" | median)"
 if [ -n "${PROFILE:-}" ]; then echo "CPU profile of case ($PROFILE_CASE): $PROFILE (go tool pprof -top $CADDY $PROFILE)"; fi
