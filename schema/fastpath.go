@@ -387,13 +387,20 @@ func (p *prover) str(n *fastNode, s string, boxed any) bool {
 	if boxed == nil && n.types != 0 && n.types&tString == 0 {
 		return false
 	}
-	if n.minLen >= 0 || n.maxLen >= 0 {
+	if !lengthSurelyWithin(len(s), n.minLen, n.maxLen) {
 		l := utf8.RuneCountInString(s)
 		if l < n.minLen || (n.maxLen >= 0 && l > n.maxLen) {
 			return false
 		}
 	}
 	return n.pattern == nil || n.pattern.MatchString(s)
+}
+
+// lengthSurelyWithin reports whether a string of size bytes holds between
+// minLen and maxLen characters (a bound < 0 is unset) whatever its bytes:
+// it has at most size and at least ceil(size/4) of them.
+func lengthSurelyWithin(size, minLen, maxLen int) bool {
+	return (maxLen < 0 || size <= maxLen) && (minLen <= 0 || (size+3)/4 >= minLen)
 }
 
 func (p *prover) object(n *fastNode, obj map[string]any) bool {

@@ -90,3 +90,36 @@ func TestFastPathStepBudget(t *testing.T) {
 		t.Fatal("proved within 10 steps")
 	}
 }
+
+func TestLengthSurelyWithin(t *testing.T) {
+	tests := []struct {
+		size, minLen, maxLen int
+		want                 bool
+	}{
+		{10, -1, -1, true},
+		{10, -1, 10, true},
+		{11, -1, 10, false}, // may hold 11 characters: count them
+		{8, 2, -1, true},    // at least 2 characters
+		{7, 2, -1, true},
+		{4, 2, -1, false}, // one 4-byte character is possible
+		{0, 0, 0, true},
+		{0, 1, -1, false},
+	}
+	for _, tt := range tests {
+		if got := lengthSurelyWithin(tt.size, tt.minLen, tt.maxLen); got != tt.want {
+			t.Errorf("lengthSurelyWithin(%d, %d, %d) = %v, want %v", tt.size, tt.minLen, tt.maxLen, got, tt.want)
+		}
+	}
+	// the prover still counts when it must: two 3-byte characters within
+	// maxLength 2, three over it
+	v, err := compileJSON(`{"type": "string", "maxLength": 2, "minLength": 2}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v.(Prover)
+	for body, want := range map[string]bool{`"€€"`: true, `"€€€"`: false, `"€"`: false, `"ab"`: true} {
+		if _, ok := p.Prove([]byte(body)); ok != want {
+			t.Errorf("Prove(%s) = %v, want %v", body, ok, want)
+		}
+	}
+}
