@@ -27,6 +27,9 @@ func TestCompileErrors(t *testing.T) {
 		{"print is not predeclared as print", "result = printer", "1:10: undefined: printer"},
 		{"return at the top level", "x = 1\nif x:\n    return\nresult = {}", "3:5: return statement not within a function"},
 		{"result read, never bound", "x = result", "1:5: undefined: result"},
+		{"result read before it is bound", "x = result\nresult = {}", "1:5: undefined: result"},
+		{"a name read before the top level binds it", "x = foo\nfoo = 1", "1:5: undefined: foo"},
+		{"every resolver error, a return among them", "x = foo\nif True:\n    return", "1:5: undefined: foo\n3:5: return statement not within a function"},
 		{"result read in a function, never bound", "def f():\n    return result\nx = f()", "2:12: undefined: result"},
 		{"recursion through a later def", "def f():\n    return g()\ndef g():\n    return f()\nresult = {}", "4:12: recursion is not allowed: f calls g calls f"},
 	}
@@ -54,6 +57,7 @@ func TestCompileDialect(t *testing.T) {
 		{"set", "s = set([1, 2])\nresult = {\"payload\": len(s)}"},
 		{"def without recursion", "def double(x):\n    return 2 * x\ndef quad(x):\n    return double(double(x))\nresult = {\"payload\": quad(1)}"},
 		{"a local named like a top-level function is no recursion", "def f():\n    f = len\n    return f([])\nresult = {\"payload\": f()}"},
+		{"assigning to a field of request.json()", "request.json()[\"k\"] = 1\nrequest.json()[\"k\"], y = 1, 2\nresult = {}"},
 		{"a function bound in a top-level branch", "if True:\n    def f():\n        return 1\nresult = {\"payload\": f()}"},
 		{"every predeclared name", "x = [request, user, caller, endpoint, env, json, time, hashlib, hmac, base64, log, Response, NotFound, BadRequest, Unauthorized, Forbidden, UserError, ValidationError]\nresult = {}"},
 	}

@@ -84,8 +84,8 @@ func TestHelpMatchesEnvironment(t *testing.T) {
 			env[k] = v
 		}
 	}
-	for i, e := range p.params {
-		env[e.Name] = r.args[i]
+	for i, pa := range p.params {
+		env[pa.name] = r.args[i]
 	}
 	var keys []string
 	for _, k := range env.Keys() {

@@ -86,10 +86,20 @@ type Program struct {
 	// fn is the snippet's top level as one function (wrap.go), called once
 	// per request with the values of params.
 	fn     starlark.Value
-	params []*entry
+	params []param
 	// endLine is the line of the wrapping function's own statements.
 	endLine int32
 	runs    sync.Pool
+}
+
+// isPredeclared is what a snippet resolved as a top level may name
+// besides the universal names: the table, and the calls checkOperators
+// writes.
+func isPredeclared(name string) bool {
+	_, inTable := tableIndex[name]
+	_, op := checkedOps[name]
+	_, read := jsonFieldOps[name]
+	return inTable || op || read
 }
 
 // Compile parses, resolves and compiles src. Undefined names, load()
@@ -101,6 +111,41 @@ func Compile(src string) (*Program, error) {
 	if len(src) > MaxCodeSize {
 		return nil, fmt.Errorf("code_snippet is %d bytes, the limit is %d", len(src), MaxCodeSize)
 	}
+	top, err := parseChecked(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolve.File(top, isPredeclared, starlark.Universe.Has); err != nil {
+		return nil, compileError(err)
+	}
+	if defs, order := topLevelDefs(top); len(defs) > 0 {
+		if err := findCycle(order, callGraph(defs)); err != nil {
+			return nil, err
+		}
+	}
+	o := readOriginal(top)
+
+	f, err := parseChecked(src)
+	if err != nil {
+		return nil, err
+	}
+	env := aliasEarly(f, o.early)
+	p := &Program{params: o.params, endLine: int32(strings.Count(src, "\n")) + 2}
+	wrap(f, p.params, p.endLine)
+	prog, err := starlark.FileProgram(f, env.Has)
+	if err != nil {
+		return nil, compileError(err)
+	}
+	if p.fn, err = makeSnippetFunc(prog, env); err != nil {
+		return nil, err
+	}
+	p.runs.New = func() any { return newRun(p) }
+	return p, nil
+}
+
+// parseChecked parses src, refuses load() and writes the checked
+// operators and the field reads in.
+func parseChecked(src string) (*syntax.File, error) {
 	f, err := fileOptions.Parse(fileName, src, 0)
 	if err != nil {
 		return nil, compileError(err)
@@ -108,30 +153,8 @@ func Compile(src string) (*Program, error) {
 	if err := refuseLoad(f); err != nil {
 		return nil, err
 	}
-	if err := refuseTopLevelReturn(f); err != nil {
-		return nil, err
-	}
 	checkOperators(f)
-	defs, order := topLevelDefs(f)
-	p := &Program{params: perRunParams(f)}
-	p.endLine = wrap(f, p.params)
-	prog, err := starlark.FileProgram(f, staticEnv.Has)
-	if err != nil {
-		return nil, compileError(err)
-	}
-	if err := refuseUnboundResult(f, p.endLine); err != nil {
-		return nil, err
-	}
-	if len(defs) > 0 {
-		if err := findCycle(order, callGraph(defs)); err != nil {
-			return nil, err
-		}
-	}
-	if p.fn, err = makeSnippetFunc(prog); err != nil {
-		return nil, err
-	}
-	p.runs.New = func() any { return newRun(p) }
-	return p, nil
+	return f, nil
 }
 
 // compileError rewrites a parser or resolver error as "line:col: msg"

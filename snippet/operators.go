@@ -25,7 +25,7 @@ func checkStmts(ss []syntax.Stmt) {
 func checkStmt(s syntax.Stmt) {
 	switch s := s.(type) {
 	case *syntax.AssignStmt:
-		s.LHS = checkExpr(s.LHS)
+		checkTarget(s.LHS)
 		s.RHS = checkExpr(s.RHS)
 		id, ok := s.LHS.(*syntax.Ident)
 		if !ok {
@@ -65,6 +65,27 @@ func checkStmt(s syntax.Stmt) {
 		if s.Result != nil {
 			s.Result = checkExpr(s.Result)
 		}
+	}
+}
+
+// checkTarget checks the expressions inside an assignment's target, which
+// itself stays a target (a field read is not rewritten there).
+func checkTarget(e syntax.Expr) {
+	var targets []syntax.Expr
+	switch e := e.(type) {
+	case *syntax.IndexExpr:
+		e.X, e.Y = checkExpr(e.X), checkExpr(e.Y)
+	case *syntax.DotExpr:
+		e.X = checkExpr(e.X)
+	case *syntax.TupleExpr:
+		targets = e.List
+	case *syntax.ListExpr:
+		targets = e.List
+	case *syntax.ParenExpr:
+		targets = []syntax.Expr{e.X}
+	}
+	for _, t := range targets {
+		checkTarget(t)
 	}
 }
 

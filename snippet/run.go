@@ -205,8 +205,8 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	}
 	if len(r.args) > 0 {
 		r.bind()
-		for i, e := range r.prog.params {
-			r.args[i] = e.perRun(r)
+		for i, pa := range r.prog.params {
+			r.args[i] = pa.e.perRun(r)
 		}
 	}
 }

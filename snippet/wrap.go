@@ -2,6 +2,7 @@ package snippet
 
 import (
 	"fmt"
+	"strings"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
@@ -14,10 +15,14 @@ import (
 // starlark.Program.Init would build a new module (its constants, its
 // globals and their dict) for every request.
 //
-// The function behaves as the top level would: load() and a top-level
-// return are refused before wrapping, recursion between the snippet's
-// functions is found on the wrapped tree (callGraph), and a `result` the
-// run left unbound is a missing result, not an error of the snippet.
+// The function behaves as the top level would. The snippet is first
+// resolved as a top level, which gives the compile errors (load, a
+// top-level return, undefined names, recursion) exactly as before, the
+// per-request names it reads, and the reads of a predeclared name that
+// come before the top level rebinds it (readOriginal). A second parse is
+// then wrapped, those early reads renamed to aliases of the predeclared
+// value, and compiled. A `result` the run left unbound is a missing
+// result, not an error of the snippet.
 
 // snippetFunc is the wrapping function's name; no snippet can spell it.
 const snippetFunc = "$snippet"
@@ -36,7 +41,7 @@ func (unsetResult) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: un
 // table's static values, the checked operators, the field reads of
 // jsonfield.go, and `result` as
 // unsetResult for a snippet that never binds it (a snippet that reads it
-// without binding it is refused by Compile). The per-request names are the
+// without binding it fails to resolve as a top level). The per-request names are the
 // wrapping function's parameters instead.
 var staticEnv = func() starlark.StringDict {
 	env := make(starlark.StringDict, len(table)+len(checkedOps)+1)
@@ -56,57 +61,118 @@ var staticEnv = func() starlark.StringDict {
 	return env
 }()
 
-// perRunParams are the per-request table entries f spells, in table order.
-// Spelling is enough: a name also used as a local or an attribute only
-// costs a parameter the snippet ignores.
-func perRunParams(f *syntax.File) []*entry {
-	spelled := make(map[string]bool)
+// param is one parameter of the wrapping function: a per-request name, or
+// the alias of one the top level reads before rebinding it.
+type param struct {
+	name string
+	e    *entry
+}
+
+// earlyPrefix names the alias of a predeclared or universal name that the
+// top level reads before it binds the same name: there the top level reads
+// the predeclared value, where a function body would read its own unbound
+// local. No snippet can spell the alias.
+const earlyPrefix = "$early."
+
+// original is what resolving the snippet as a top level tells about it.
+type original struct {
+	params []param
+	// early maps the reads to alias, by their place among the file's
+	// identifiers in syntax.Walk order (the same in a second parse of the
+	// same source), to their alias.
+	early map[int]string
+}
+
+// readOriginal looks at f, resolved as a top level: which per-request
+// names it reads (the parameters), and which reads of a predeclared or
+// universal name come before the top level binds that name.
+func readOriginal(f *syntax.File) original {
+	globals := make(map[string]bool)
+	var reads []int
+	var idents []*syntax.Ident
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if id, ok := n.(*syntax.Ident); ok {
-			spelled[id.Name] = true
+			if b, ok := id.Binding.(*resolve.Binding); ok {
+				switch b.Scope {
+				case resolve.Global:
+					globals[id.Name] = true
+				case resolve.Predeclared, resolve.Universal:
+					reads = append(reads, len(idents))
+				}
+			}
+			idents = append(idents, id)
 		}
 		return true
 	})
-	var params []*entry
-	for i := range table {
-		if table[i].perRun != nil && spelled[table[i].Name] {
-			params = append(params, &table[i])
+	o := original{early: make(map[int]string)}
+	used, early := make(map[string]bool), make(map[string]bool)
+	for _, i := range reads {
+		name := idents[i].Name
+		if globals[name] {
+			o.early[i] = earlyPrefix + name
+			early[name] = true
+		} else {
+			used[name] = true
 		}
 	}
-	return params
+	for i := range table {
+		e := &table[i]
+		if e.perRun == nil {
+			continue
+		}
+		if used[e.Name] {
+			o.params = append(o.params, param{name: e.Name, e: e})
+		}
+		if early[e.Name] {
+			o.params = append(o.params, param{name: earlyPrefix + e.Name, e: e})
+		}
+	}
+	return o
 }
 
-// refuseTopLevelReturn reports a return outside every function, as the
-// resolver would at the top level.
-func refuseTopLevelReturn(f *syntax.File) error {
-	var err error
+// aliasEarly renames, in the fresh parse f, the reads readOriginal found
+// early, and returns the predeclared environment with their static
+// values (staticEnv itself when there are none).
+func aliasEarly(f *syntax.File, early map[int]string) starlark.StringDict {
+	if len(early) == 0 {
+		return staticEnv
+	}
+	env := make(starlark.StringDict, len(staticEnv)+len(early))
+	for k, v := range staticEnv {
+		env[k] = v
+	}
+	i := 0
 	syntax.Walk(f, func(n syntax.Node) bool {
-		switch s := n.(type) {
-		case *syntax.DefStmt, *syntax.LambdaExpr:
-			return false
-		case *syntax.ReturnStmt:
-			if err == nil {
-				err = fmt.Errorf("%s: return statement not within a function", position(s.Return))
-			}
-			return false
+		id, ok := n.(*syntax.Ident)
+		if !ok {
+			return true
 		}
-		return err == nil
+		if alias, ok := early[i]; ok {
+			id.Name = alias
+			base := strings.TrimPrefix(alias, earlyPrefix)
+			if v, ok := staticEnv[base]; ok && base != "result" {
+				env[alias] = v
+			} else if v, ok := starlark.Universe[base]; ok {
+				env[alias] = v
+			}
+		}
+		i++
+		return true
 	})
-	return err
+	env.Freeze()
+	return env
 }
 
 // wrap moves f's statements into `def $snippet(<params>): <stmts>; return
-// result`. The synthetic nodes sit on the line after the last one, so the
-// wrapping function's own failure (result bound by a branch that did not
-// run) is told apart from the snippet's (resultUnbound).
-func wrap(f *syntax.File, params []*entry) (endLine int32) {
-	_, end := f.Span()
-	endLine = end.Line + 1
+// result`. The synthetic nodes sit on endLine, after every line of the
+// source, so the wrapping function's own failure (result bound by a branch
+// that did not run) is told apart from the snippet's (resultUnbound).
+func wrap(f *syntax.File, params []param, endLine int32) {
 	name := fileName
 	pos := syntax.MakePosition(&name, endLine, 1)
 	ps := make([]syntax.Expr, len(params))
-	for i, e := range params {
-		ps[i] = &syntax.Ident{NamePos: pos, Name: e.Name}
+	for i, p := range params {
+		ps[i] = &syntax.Ident{NamePos: pos, Name: p.name}
 	}
 	body := append(f.Stmts[:len(f.Stmts):len(f.Stmts)], &syntax.ReturnStmt{
 		Return: pos,
@@ -120,25 +186,6 @@ func wrap(f *syntax.File, params []*entry) (endLine int32) {
 		Rparen: pos,
 		Body:   body,
 	}}
-	return endLine
-}
-
-// refuseUnboundResult reports the snippet's first read of a `result` it
-// never binds, which the top level would have reported as undefined (the
-// wrapper's own return of it excepted).
-func refuseUnboundResult(f *syntax.File, endLine int32) error {
-	var err error
-	syntax.Walk(f, func(n syntax.Node) bool {
-		id, ok := n.(*syntax.Ident)
-		if !ok || id.Name != "result" || id.NamePos.Line == endLine || err != nil {
-			return err == nil
-		}
-		if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Predeclared {
-			err = fmt.Errorf("%s: undefined: result", position(id.NamePos))
-		}
-		return false
-	})
-	return err
 }
 
 // resultUnbound reports whether err is the wrapping function failing to
@@ -151,8 +198,8 @@ func (p *Program) resultUnbound(err error) bool {
 
 // makeSnippetFunc runs the wrapped module's top level, which only defines
 // the function, and returns it frozen.
-func makeSnippetFunc(prog *starlark.Program) (starlark.Value, error) {
-	globals, err := prog.Init(&starlark.Thread{Name: "compile"}, staticEnv)
+func makeSnippetFunc(prog *starlark.Program, env starlark.StringDict) (starlark.Value, error) {
+	globals, err := prog.Init(&starlark.Thread{Name: "compile"}, env)
 	if err != nil {
 		return nil, err
 	}
