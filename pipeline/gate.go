@@ -215,8 +215,8 @@ func retryAfter(d time.Duration) int {
 
 // admit is the admission rule of a live request, before its body is
 // read: with the endpoint's circuit open or max_concurrency runs in
-// flight, 503 with Retry-After at once. An admitted call holds a place
-// until done.
+// flight, 503 with Retry-After at once (an open circuit's also closes an
+// HTTP/1 connection). An admitted call holds a place until done.
 func (p *Pipeline) admit(c *call) int {
 	if c.sink != p.live {
 		return 0
@@ -226,6 +226,14 @@ func (p *Pipeline) admit(c *call) int {
 	if wait, ok := g.enter(); !ok {
 		p.cfg.Metrics.refused.WithLabelValues(name, "circuit").Inc()
 		c.w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
+		if c.r.ProtoMajor == 1 {
+			// a client that calls again at once, Retry-After unread, pays
+			// a new connection for it: a closed loop of instant 503s on
+			// kept-alive connections would take the CPU from the other
+			// endpoints (HTTP/2 keeps its connection: closing it would
+			// cut the client's other streams)
+			c.w.Header().Set("Connection", "close")
+		}
 		return writeError(c.w, http.StatusServiceUnavailable, "endpoint temporarily unavailable after repeated limit failures")
 	}
 	if limit := p.cfg.MaxConcurrency; limit > 0 && g.inFlight.Add(1) > int64(limit) {

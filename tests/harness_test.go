@@ -285,6 +285,9 @@ type answer struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Close says the server ends the connection after this answer (Go's
+	// client takes Connection: close out of Header).
+	Close bool
 }
 
 func (a answer) JSON(t *testing.T) map[string]any {
@@ -337,7 +340,7 @@ func do(t *testing.T, method, url string, body any, headers ...string) answer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return answer{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return answer{Status: resp.StatusCode, Header: resp.Header, Body: b, Close: resp.Close}
 }
 
 // expect fails the test when the status differs.

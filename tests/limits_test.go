@@ -315,6 +315,9 @@ func TestCircuitBreaker(t *testing.T) {
 	if a.Header.Get("Retry-After") == "" || !strings.Contains(string(a.Body), "repeated limit failures") {
 		t.Fatalf("open circuit: %s %v", a, a.Header)
 	}
+	if !a.Close {
+		t.Fatalf("the open circuit's answer keeps the connection: %v", a.Header)
+	}
 	if got := c.metric(`caddy_endpoint_snippet_limit_failures_total{endpoint="loop",kind="step_limit"}`); got != 5 {
 		t.Fatalf("the open circuit ran the snippet: %v step failures", got)
 	}
