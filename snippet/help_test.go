@@ -80,7 +80,7 @@ func TestHelpMatchesEnvironment(t *testing.T) {
 	help := Help()
 	env := make(starlark.StringDict)
 	for k, v := range staticEnv {
-		if _, op := jsonFieldOps[k]; !op && k != "result" {
+		if _, op := checkedOps[k]; !op && k != "result" {
 			env[k] = v
 		}
 	}

@@ -2,6 +2,7 @@ package snippet
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -128,7 +129,6 @@ func copyConstant(e syntax.Expr) syntax.Expr {
 		return copyLiteral(l)
 	}
 	id := *e.(*syntax.Ident)
-	id.Binding = nil
 	return &id
 }
 
@@ -200,12 +200,7 @@ func converts(v any, depth int) bool {
 		}
 		return true
 	case []any:
-		for _, e := range x {
-			if !converts(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return !slices.ContainsFunc(x, func(e any) bool { return !converts(e, depth+1) })
 	}
 	return false
 }

@@ -104,7 +104,7 @@ const (
 
 // checkedOps are the predeclared names every run has besides the table:
 // the checked operators, the checked method calls and the checked
-// universal functions (checked.go).
+// universal functions (checked.go), and the field reads (jsonfield.go).
 var checkedOps = func() map[string]*starlark.Builtin {
 	ops := map[string]*starlark.Builtin{
 		opAdd:    starlark.NewBuiltin("+", checkedAdd),
@@ -115,6 +115,9 @@ var checkedOps = func() map[string]*starlark.Builtin {
 		ops[methodOp(name)] = methodCall(name)
 	}
 	for name, b := range checkedBuiltins {
+		ops[name] = b
+	}
+	for name, b := range jsonFieldOps {
 		ops[name] = b
 	}
 	return ops

@@ -98,8 +98,7 @@ type Program struct {
 func isPredeclared(name string) bool {
 	_, inTable := tableIndex[name]
 	_, op := checkedOps[name]
-	_, read := jsonFieldOps[name]
-	return inTable || op || read
+	return inTable || op
 }
 
 // Compile parses, resolves and compiles src. Undefined names, load()
@@ -118,10 +117,8 @@ func Compile(src string) (*Program, error) {
 	if err := resolve.File(top, isPredeclared, starlark.Universe.Has); err != nil {
 		return nil, compileError(err)
 	}
-	if defs, order := topLevelDefs(top); len(defs) > 0 {
-		if err := findCycle(order, callGraph(defs)); err != nil {
-			return nil, err
-		}
+	if err := refuseRecursion(top); err != nil {
+		return nil, err
 	}
 	o := readOriginal(top)
 
@@ -201,6 +198,17 @@ func refuseLoad(f *syntax.File) error {
 	return err
 }
 
+// refuseRecursion reports a cycle in the calls between the snippet's
+// global functions. Calls through values (a function passed as an
+// argument) are caught at run time by the interpreter instead.
+func refuseRecursion(f *syntax.File) error {
+	defs, order := topLevelDefs(f)
+	if len(defs) == 0 {
+		return nil
+	}
+	return findCycle(order, callGraph(defs))
+}
+
 // topLevelDefs returns the functions f defines, by name, and their names
 // in the order they first appear.
 func topLevelDefs(f *syntax.File) (map[string]*syntax.DefStmt, []string) {
@@ -225,17 +233,9 @@ type defCall struct {
 	pos    syntax.Position
 }
 
-// callGraph lists, for each top-level function, its calls of top-level
-// functions: calls of a name bound where the function's own name is (the
-// wrapping function's block), not of a local that shadows it. Call it
-// after resolving.
+// callGraph lists, for each defined function, its calls of defined
+// functions by their global name.
 func callGraph(defs map[string]*syntax.DefStmt) map[string][]defCall {
-	top := make(map[string]*syntax.Ident, len(defs))
-	for name, d := range defs {
-		if b, ok := d.Name.Binding.(*resolve.Binding); ok {
-			top[name] = b.First
-		}
-	}
 	calls := make(map[string][]defCall, len(defs))
 	for name, d := range defs {
 		for _, stmt := range d.Body {
@@ -248,8 +248,10 @@ func callGraph(defs map[string]*syntax.DefStmt) map[string][]defCall {
 				if !ok {
 					return true
 				}
-				if b, ok := id.Binding.(*resolve.Binding); ok && b.First != nil && b.First == top[id.Name] {
-					calls[name] = append(calls[name], defCall{id.Name, id.NamePos})
+				if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Global {
+					if _, isDef := defs[id.Name]; isDef {
+						calls[name] = append(calls[name], defCall{id.Name, id.NamePos})
+					}
 				}
 				return true
 			})

@@ -38,8 +38,7 @@ func (unsetResult) Truth() starlark.Bool  { return starlark.False }
 func (unsetResult) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: unset") }
 
 // staticEnv is the predeclared environment of every snippet module: the
-// table's static values, the checked operators, the field reads of
-// jsonfield.go, and `result` as
+// table's static values, the checked operators and field reads, and `result` as
 // unsetResult for a snippet that never binds it (a snippet that reads it
 // without binding it fails to resolve as a top level). The per-request names are the
 // wrapping function's parameters instead.
@@ -51,9 +50,6 @@ var staticEnv = func() starlark.StringDict {
 		}
 	}
 	for name, op := range checkedOps {
-		env[name] = op
-	}
-	for name, op := range jsonFieldOps {
 		env[name] = op
 	}
 	env["result"] = unsetResult{}
