@@ -36,6 +36,20 @@ lint: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 	$(GO) vet ./...
 
+# The schema tests read the official JSON-Schema-Test-Suite from
+# ../shared/testdata beside the project. A clone made elsewhere from a
+# local checkout (git clone . /tmp/x) finds it beside the checkout it was
+# cloned from; JSON_SCHEMA_SUITE, when set, names it outright.
+SUITE_DIR := shared/testdata/JSON-Schema-Test-Suite/draft2020-12
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+ifeq ($(JSON_SCHEMA_SUITE),)
+ifeq ($(wildcard ../$(SUITE_DIR)),)
+ifneq ($(wildcard $(ORIGIN)/../$(SUITE_DIR)),)
+export JSON_SCHEMA_SUITE := $(abspath $(ORIGIN)/../$(SUITE_DIR))
+endif
+endif
+endif
+
 unit: deps
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
