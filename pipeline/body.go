@@ -77,7 +77,7 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	if pv, ok := c.entry.Schema.(schema.Prover); ok {
 		// a body proved valid in linear time needs no place
 		if parsed, ok := pv.Prove(c.body); ok {
-			c.parsed, c.hasJSON = parsed, true
+			c.parsed, c.hasJSON = parsed, parsed != nil
 			return 0
 		}
 	}

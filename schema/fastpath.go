@@ -387,6 +387,11 @@ func (p *prover) str(n *fastNode, s string, boxed any) bool {
 	if boxed == nil && n.types != 0 && n.types&tString == 0 {
 		return false
 	}
+	return stringKeywords(n, s)
+}
+
+// stringKeywords checks minLength, maxLength and pattern.
+func stringKeywords(n *fastNode, s string) bool {
 	if !lengthSurelyWithin(len(s), n.minLen, n.maxLen) {
 		l := utf8.RuneCountInString(s)
 		if l < n.minLen || (n.maxLen >= 0 && l > n.maxLen) {
@@ -586,15 +591,7 @@ func surelyEqual(a, b any) bool {
 		return ok && x == y
 	case json.Number:
 		y, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		if x == y {
-			return true
-		}
-		xi, xerr := strconv.ParseInt(string(x), 10, 64)
-		yi, yerr := strconv.ParseInt(string(y), 10, 64)
-		return xerr == nil && yerr == nil && xi == yi
+		return ok && numbersSurelyEqual(string(x), string(y))
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
@@ -620,4 +617,15 @@ func surelyEqual(a, b any) bool {
 		return true
 	}
 	return false
+}
+
+// numbersSurelyEqual: two number literals written alike or as the same
+// int64.
+func numbersSurelyEqual(x, y string) bool {
+	if x == y {
+		return true
+	}
+	xi, xerr := strconv.ParseInt(x, 10, 64)
+	yi, yerr := strconv.ParseInt(y, 10, 64)
+	return xerr == nil && yerr == nil && xi == yi
 }

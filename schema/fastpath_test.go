@@ -57,6 +57,9 @@ func TestFastPathProvesOnlyWhenSure(t *testing.T) {
 			if proved != tc.proves {
 				t.Errorf("proved = %v, want %v", proved, tc.proves)
 			}
+			if jv.streams && provesStreaming(jv.fast, []byte(tc.body)) != proved {
+				t.Errorf("the streaming proof says %v, the tree %v", !proved, proved)
+			}
 			_, vs := v.Validate([]byte(tc.body))
 			if got := len(vs) == 0; got != tc.valid {
 				t.Errorf("valid = %v, want %v (%+v)", got, tc.valid, vs)
@@ -121,5 +124,55 @@ func TestLengthSurelyWithin(t *testing.T) {
 		if _, ok := p.Prove([]byte(body)); ok != want {
 			t.Errorf("Prove(%s) = %v, want %v", body, ok, want)
 		}
+	}
+}
+
+// TestStreamingProof: schemas whose keywords each look at one value once
+// are proved while walking the body, and give the tree's answers.
+func TestStreamingProof(t *testing.T) {
+	tests := []struct {
+		name, schema, body string
+		streams, proves    bool
+	}{
+		{"ten properties", tenPropSchema, string(oneKBBody()), true, true},
+		{"a missing required name", `{"required": ["a", "b"]}`, `{"a": 1, "a": 2}`, true, false},
+		{"required names from allOf and $ref", `{"$defs": {"r": {"required": ["b"]}}, "allOf": [{"required": ["a"]}], "$ref": "#/$defs/r"}`, `{"a": 1, "b": [2]}`, true, true},
+		{"one of them missing", `{"$defs": {"r": {"required": ["b"]}}, "allOf": [{"required": ["a"]}], "$ref": "#/$defs/r"}`, `{"a": 1}`, true, false},
+		{"nested items and prefixItems", `{"items": {"prefixItems": [{"type": "string"}], "items": {"type": "integer", "maximum": 3}}}`, `[["a", 1, 3], ["b"]]`, true, true},
+		{"an item over its maximum", `{"items": {"prefixItems": [{"type": "string"}], "items": {"type": "integer", "maximum": 3}}}`, `[["a", 1, 4]]`, true, false},
+		{"maxProperties with a duplicate key", `{"maxProperties": 1}`, `{"a": 1, "a": 2}`, true, false},
+		{"additionalProperties false", `{"properties": {"a": {}}, "additionalProperties": false}`, `{"a": {"x": [1]}, "b": 1}`, true, false},
+		{"patternProperties", `{"patternProperties": {"^x": {"type": "integer"}}, "additionalProperties": false}`, `{"x1": 1, "x2": 2}`, true, true},
+		{"propertyNames", `{"propertyNames": {"maxLength": 2}}`, `{"ab": 1, "abc": 2}`, true, false},
+		{"a bad number", `{"type": "array"}`, `[1e999999]`, true, false},
+		{"a raw control character", `{"type": "string"}`, "\"a\tb\"", true, false},
+		{"an escaped one (left to the library)", `{"type": "string"}`, `"a\tb"`, true, false},
+		{"integer written 1.0 (left to the library)", `{"type": "integer"}`, `1.0`, true, false},
+		{"string enum", `{"enum": ["a", 2, null, true]}`, `true`, true, true},
+		{"number const", `{"const": 20}`, `20`, true, true},
+		{"anyOf does not stream", `{"anyOf": [{"type": "string"}, {"type": "null"}]}`, `null`, false, true},
+		{"minProperties 2 does not stream", `{"minProperties": 2}`, `{"a": 1, "b": 2}`, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := Compile("application/json", tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jv := v.(*jsonValidator)
+			if jv.streams != tc.streams {
+				t.Fatalf("streams = %v, want %v", jv.streams, tc.streams)
+			}
+			parsed, proved := jv.Prove([]byte(tc.body))
+			if proved != tc.proves {
+				t.Fatalf("proved = %v, want %v", proved, tc.proves)
+			}
+			if tc.streams && parsed != nil {
+				t.Errorf("a streamed proof returned a document: %v", parsed)
+			}
+			if _, vs := v.Validate([]byte(tc.body)); proved && len(vs) > 0 {
+				t.Errorf("proved what Validate refuses: %+v", vs)
+			}
+		})
 	}
 }

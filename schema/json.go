@@ -40,6 +40,9 @@ type jsonValidator struct {
 	// fast proves valid bodies without the library (fastpath.go); nil
 	// when the schema's root uses a keyword it leaves to the library.
 	fast *fastNode
+	// streams: the fast path proves bodies while walking them, without
+	// parsing (stream.go).
+	streams bool
 }
 
 // refuseLoader is the compiler's only URL loader: a $ref or $schema that
@@ -71,7 +74,8 @@ func compileJSON(source string) (Validator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compiling JSON schema: %s", tidyCompileError(err))
 	}
-	v := &jsonValidator{schema: first.schema, fast: compileFast(first.schema), copies: copies{doc: doc}}
+	fast := compileFast(first.schema)
+	v := &jsonValidator{schema: first.schema, fast: fast, streams: fast != nil && streams(fast), copies: copies{doc: doc}}
 	v.copies.give(first)
 	return v, nil
 }
@@ -205,8 +209,11 @@ func (v *jsonValidator) ValidateBy(body []byte, deadline time.Time) (any, []Viol
 // its size (the fast path), without the library; callers bound the
 // library's validations, not these.
 type Prover interface {
-	// Prove parses body and reports whether the fast path proves it
-	// valid; false says nothing (Validate decides).
+	// Prove reports whether the fast path proves body valid; false says
+	// nothing (Validate decides). parsed is the document when the proof
+	// parsed it, nil when it walked the body without building it (a
+	// body of JSON null is then not parsed either: the caller parses
+	// when it needs the document).
 	Prove(body []byte) (parsed any, ok bool)
 }
 
@@ -219,8 +226,15 @@ type Linear interface {
 }
 
 // Prove is the fast path alone: a body it proves is one Validate accepts.
+// A schema that streams proves it without parsing (parsed is then nil).
 func (v *jsonValidator) Prove(body []byte) (any, bool) {
-	if v.fast == nil || len(body) == 0 || !utf8.Valid(body) {
+	if v.fast == nil || len(body) == 0 {
+		return nil, false
+	}
+	if v.streams {
+		return nil, provesStreaming(v.fast, body)
+	}
+	if !utf8.Valid(body) {
 		return nil, false
 	}
 	doc, err := parseJSONBody(body)
