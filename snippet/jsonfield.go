@@ -17,10 +17,11 @@ import (
 //	$jfield(request, "id") if $jhas(request, "id") else request.json()["id"]
 //
 // $jhas is true only when the answer is certain without the conversion:
-// `request` is the request, its body was parsed by the schema validator as
-// an object, the key is there (or the form is get), and every number and
-// level of the body converts (so request.json() would not have failed).
-// $jfield then converts just that field. In every other case the original
+// `request` is the request, its body is an object (as the schema validator
+// parsed it, or as a walk of its bytes finds it: jsonraw.go), the key is
+// there (or the form is get), and every number and level of the body
+// converts (so request.json() would not have failed). $jfield then
+// converts just that field. In every other case the original
 // expression runs, so the result and the errors are the same either way.
 
 const (
@@ -133,41 +134,62 @@ func copyConstant(e syntax.Expr) syntax.Expr {
 }
 
 // jsonHas is $jhas(request, key[, missing_ok]).
-func jsonHas(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-	obj, key, ok := jsonObject(args)
+func jsonHas(t *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	r, key, ok := jsonRequest(args)
+	if !ok {
+		return starlark.False, nil
+	}
+	if !r.inv.HasJSON {
+		if !r.raw.readable(t, r.inv.Body) {
+			return starlark.False, nil
+		}
+		_, found := rawField(r.inv.Body, key)
+		return starlark.Bool(found || len(args) == 3), nil
+	}
+	obj, ok := r.inv.JSON.(map[string]any)
 	if !ok {
 		return starlark.False, nil
 	}
 	if _, found := obj[key]; !found && len(args) < 3 {
 		return starlark.False, nil
 	}
-	return starlark.Bool(args[0].(*request).r.jsonConverts()), nil
+	return starlark.Bool(r.jsonConverts()), nil
 }
 
 // jsonField is $jfield(request, key[, default]), called once $jhas said
 // yes.
 func jsonField(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
-	obj, key, _ := jsonObject(args)
-	v, found := obj[key]
-	if !found {
-		if len(args) == 3 {
-			return args[2], nil
+	r, key, _ := jsonRequest(args)
+	if !r.inv.HasJSON {
+		if raw, found := rawField(r.inv.Body, key); found {
+			return decodeRaw(raw)
 		}
-		return starlark.None, nil
+		return missingField(args), nil
+	}
+	v, found := r.inv.JSON.(map[string]any)[key]
+	if !found {
+		return missingField(args), nil
 	}
 	return fromGo(v, 1)
 }
 
-// jsonObject is the parsed body and the key of a $jhas or $jfield call,
-// when the body is an object the schema validator parsed.
-func jsonObject(args starlark.Tuple) (map[string]any, string, bool) {
+// missingField is what a get of a missing key answers.
+func missingField(args starlark.Tuple) starlark.Value {
+	if len(args) == 3 {
+		return args[2]
+	}
+	return starlark.None
+}
+
+// jsonRequest is the run and the key of a $jhas or $jfield call, when its
+// first argument is the request.
+func jsonRequest(args starlark.Tuple) (*run, string, bool) {
 	q, ok := args[0].(*request)
-	if !ok || q.r == nil || q.r.inv == nil || !q.r.inv.HasJSON {
+	if !ok || q.r == nil || q.r.inv == nil {
 		return nil, "", false
 	}
-	obj, ok := q.r.inv.JSON.(map[string]any)
 	key, isStr := args[1].(starlark.String)
-	return obj, string(key), ok && isStr
+	return q.r, string(key), isStr
 }
 
 // jsonConverts reports, once per run, whether fromGo converts the whole

@@ -46,6 +46,17 @@ func TestJSONFieldReadIsTheSame(t *testing.T) {
 		"raw object":                     raw(`{"id": 9}`),
 		"raw not JSON":                   raw(`{"id": `),
 		"raw unconvertible":              raw(`{"id": 1, "x": 1e400}`),
+		"raw fields":                     raw(`{"id": 7, "name": "Ada", "address": {"city": "London"}, "tags": ["a", 2.5]}`),
+		"raw duplicate key":              raw(`{"id": 1, "id": 2}`),
+		"raw nested duplicate":           raw(`{"address": {"c": 1, "c": 2}, "id": 3}`),
+		"raw escaped key":                raw(`{"\u0069d": 4, "tags": "t"}`),
+		"raw array":                      raw(`[{"id": 1}]`),
+		"raw null":                       raw(`null`),
+		"raw control character":          raw("{\"id\": \"a\tb\"}"),
+		"raw escaped control":            raw(`{"id": "a\tb"}`),
+		"raw too deep":                   raw(`{"id": 1, "x": ` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`),
+		"raw trailing data":              raw(`{"id": 1} {}`),
+		"raw empty":                      raw(``),
 	}
 	reads := []string{
 		`request.json()["id"]`,
@@ -103,5 +114,34 @@ func TestJSONFieldReadConvertsOneField(t *testing.T) {
 	whole := allocs("j = request.json()\nresult = {\"payload\": j[\"id\"]}")
 	if field >= 50 || whole < 400 {
 		t.Errorf("allocations: %v reading the field, %v converting the body", field, whole)
+	}
+}
+
+// TestRawFieldReads: the walk that lets $jhas read fields of an unparsed
+// body from its bytes says yes for plain objects only.
+func TestRawFieldReads(t *testing.T) {
+	many := make([]string, maxRawKeys+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("%q: %d", fmt.Sprint("k", i), i)
+	}
+	for body, want := range map[string]bool{
+		`{"id": 7, "tags": ["a", 2.5], "a": {"id": 1}}`: true,
+		`{"\u0069d": 4, "x": "\u00e9"}`:                 true,
+		`{}`:                                            true,
+		`{"id": 1, "id": 2}`:                            false,
+		`{"id": 1, "x": 1e400}`:                         false,
+		`[1]`:                                           false,
+		`"id"`:                                          false,
+		`{"id": 1`:                                      false,
+		"{\"id\": \"\x01\"}":                            false,
+		`{` + strings.Join(many, ", ") + `}`:            false,
+		`{` + strings.Join(many[:maxRawKeys], ", ") + `}`:                    true,
+		`{"x": ` + strings.Repeat("[", 202) + strings.Repeat("]", 202) + `}`: false,
+		`{"x": ` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`: true,
+	} {
+		c := &rawCheck{}
+		if got := c.readable(&starlark.Thread{}, []byte(body)); got != want {
+			t.Errorf("readable(%.60s) = %v, want %v", body, got, want)
+		}
 	}
 }

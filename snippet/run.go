@@ -47,6 +47,8 @@ type run struct {
 	// jsonChecked is 0 until jsonConverts looked at the parsed body, then
 	// 1 when it converts, 2 when not.
 	jsonChecked int8
+	// raw reads fields of a body nothing parsed (jsonraw.go).
+	raw rawCheck
 
 	stop   atomic.Int32
 	budget uint64
@@ -186,6 +188,7 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	r.stop.Store(stopNone)
 	r.grown.Store(0)
 	r.jsonChecked = 0
+	r.raw.state = 0
 	now := time.Now()
 	r.started = now
 	r.thread.Uncancel()

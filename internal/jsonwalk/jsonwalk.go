@@ -16,6 +16,13 @@ import (
 	"github.com/bytedance/sonic/ast"
 )
 
+// Decoder is the parser Walk agrees with: numbers as json.Number,
+// strings checked for valid UTF-8 and control characters. sonic parses
+// about three times faster than encoding/json, which matters on the
+// request path; it falls back to encoding/json on platforms it does not
+// accelerate.
+var Decoder = sonic.Config{UseNumber: true, ValidateString: true}.Froze()
+
 // Visitor is sonic's pre-order visitor. Numbers come as their literal
 // (the float64 and int64 arguments are zero). The strings it is given
 // are only valid during the call: keep none of them past Walk.

@@ -5,11 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bytedance/sonic"
 )
 
-// the decoder Walk must agree with (schema/jsonbody.go's)
-var decoder = sonic.Config{UseNumber: true, ValidateString: true}.Froze()
+var decoder = Decoder
 
 type counter struct {
 	Walker
