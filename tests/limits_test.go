@@ -208,7 +208,7 @@ func TestMemoryBudget(t *testing.T) {
 func TestDeadlineWithFewSteps(t *testing.T) {
 	c := startCaddy(t, config{App: appUsers + `
 		timeout 200ms`})
-	c.create(publicRecord("heavy", "/heavy", "x = \"ab\" * (1 << 24)\nn = 0\nfor i in range(200):\n    n += x.count(\"b\")\nresult = {\"payload\": n}"))
+	c.create(publicRecord("heavy", "/heavy", "x = \"ab\" * (1 << 24)\nn = 0\nfor i in range(200):\n    n += x.count(\"ba\")\nresult = {\"payload\": n}"))
 	c.sync()
 	a := c.get("/heavy")
 	if a.Status != 503 {
