@@ -44,11 +44,8 @@ func TestFastPathProvesOnlyWhenSure(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := Compile("application/json", tc.schema)
-			if err != nil {
-				t.Fatal(err)
-			}
-			jv := v.(*jsonValidator)
+			jv := compileJSONValidator(t, tc.schema)
+			v := Validator(jv)
 			doc, err := parseJSONBody([]byte(tc.body))
 			if err != nil {
 				t.Fatal(err)
@@ -155,11 +152,7 @@ func TestStreamingProof(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := Compile("application/json", tc.schema)
-			if err != nil {
-				t.Fatal(err)
-			}
-			jv := v.(*jsonValidator)
+			jv := compileJSONValidator(t, tc.schema)
 			if jv.streams != tc.streams {
 				t.Fatalf("streams = %v, want %v", jv.streams, tc.streams)
 			}
@@ -170,9 +163,19 @@ func TestStreamingProof(t *testing.T) {
 			if tc.streams && parsed != nil {
 				t.Errorf("a streamed proof returned a document: %v", parsed)
 			}
-			if _, vs := v.Validate([]byte(tc.body)); proved && len(vs) > 0 {
+			if _, vs := jv.Validate([]byte(tc.body)); proved && len(vs) > 0 {
 				t.Errorf("proved what Validate refuses: %+v", vs)
 			}
 		})
 	}
+}
+
+// compileJSONValidator compiles a JSON Schema for a test.
+func compileJSONValidator(t *testing.T, schema string) *jsonValidator {
+	t.Helper()
+	v, err := Compile("application/json", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(*jsonValidator)
 }
