@@ -94,6 +94,22 @@ type Identity struct {
 	Public bool
 }
 
+// BodyShape is what a walk of a JSON body saw of its form.
+type BodyShape struct {
+	// Walked says Body was walked whole and is one JSON document; the
+	// fields below are only set then.
+	Walked bool
+	// Object says the body is a JSON object.
+	Object bool
+	// DistinctKeys says its top-level keys are distinct and at most 64.
+	DistinctKeys bool
+	// PlainNumbers says every number is under 300 characters and has no
+	// exponent.
+	PlainNumbers bool
+	// Levels is the most containers around any one value.
+	Levels int32
+}
+
 // Invocation is one request handed to a Program. It carries no net/http
 // types: the handler copies what the program may see.
 type Invocation struct {
@@ -116,6 +132,10 @@ type Invocation struct {
 	JSON any
 	// HasJSON tells a parsed JSON null from "not parsed".
 	HasJSON bool
+	// Shape is what the schema's walk of Body saw when it proved Body
+	// valid without parsing it (Shape.Walked); exec modes that look
+	// fields up in Body's bytes use it instead of walking Body again.
+	Shape BodyShape
 
 	// User is the executing user: exec_as_user if set, else the caller.
 	User Identity

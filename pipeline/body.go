@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
@@ -76,8 +77,9 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	}
 	if pv, ok := c.entry.Schema.(schema.Prover); ok {
 		// a body proved valid in linear time needs no place
-		if parsed, ok := pv.Prove(c.body); ok {
+		if parsed, shape, ok := pv.Prove(c.body); ok {
 			c.parsed, c.hasJSON = parsed, parsed != nil
+			c.inv.Shape = execmode.BodyShape(shape)
 			return 0
 		}
 	}

@@ -68,6 +68,7 @@ func (p *Pipeline) execFailed(c *call, err error) int {
 func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 	r, rec := c.r, c.entry.Record
 	inv := &c.inv
+	shape := inv.Shape
 	*inv = execmode.Invocation{
 		Method:     r.Method,
 		Path:       r.URL.Path,
@@ -80,6 +81,7 @@ func (p *Pipeline) invocation(c *call) *execmode.Invocation {
 		Body:      c.body,
 		JSON:      c.parsed,
 		HasJSON:   c.hasJSON,
+		Shape:     shape,
 		Endpoint:  c.entry.Endpoint,
 		Revision:  c.revision,
 		MaxSteps:  p.cfg.MaxSteps,

@@ -103,18 +103,19 @@ type call struct {
 	// parsed is the body as the schema validator parsed it.
 	parsed  any
 	hasJSON bool
-	// gate is the endpoint's gate while the call holds a place in it;
 	// ran says the program was started.
-	gate *gate
-	ran  bool
+	ran bool
 	// unread says the request's body is not read yet; early is w while
 	// it is, which adds Connection: close to an answer written then.
 	unread bool
 	early  earlyWriter
+	// gate is the endpoint's gate while the call holds a place in it.
+	gate *gate
 	// deadline is the request's time limit: the body read, the schema
 	// validation and the run all end by it.
 	deadline time.Time
-	// inv is what the program sees of the request (invocation).
+	// inv is what the program sees of the request (invocation); its Shape
+	// is set by the schema rule, before the rest.
 	inv execmode.Invocation
 	// start is when the pipeline took the request.
 	start time.Time

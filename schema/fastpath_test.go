@@ -54,7 +54,7 @@ func TestFastPathProvesOnlyWhenSure(t *testing.T) {
 			if proved != tc.proves {
 				t.Errorf("proved = %v, want %v", proved, tc.proves)
 			}
-			if jv.streams && provesStreaming(jv.fast, []byte(tc.body)) != proved {
+			if _, streamed := provesStreaming(jv.fast, []byte(tc.body)); jv.streams && streamed != proved {
 				t.Errorf("the streaming proof says %v, the tree %v", !proved, proved)
 			}
 			_, vs := v.Validate([]byte(tc.body))
@@ -118,7 +118,7 @@ func TestLengthSurelyWithin(t *testing.T) {
 	}
 	p := v.(Prover)
 	for body, want := range map[string]bool{`"€€"`: true, `"€€€"`: false, `"€"`: false, `"ab"`: true} {
-		if _, ok := p.Prove([]byte(body)); ok != want {
+		if _, _, ok := p.Prove([]byte(body)); ok != want {
 			t.Errorf("Prove(%s) = %v, want %v", body, ok, want)
 		}
 	}
@@ -156,7 +156,10 @@ func TestStreamingProof(t *testing.T) {
 			if jv.streams != tc.streams {
 				t.Fatalf("streams = %v, want %v", jv.streams, tc.streams)
 			}
-			parsed, proved := jv.Prove([]byte(tc.body))
+			parsed, shape, proved := jv.Prove([]byte(tc.body))
+			if shape.Walked != (proved && tc.streams) {
+				t.Errorf("shape.Walked = %v, proved %v, streams %v", shape.Walked, proved, tc.streams)
+			}
 			if proved != tc.proves {
 				t.Fatalf("proved = %v, want %v", proved, tc.proves)
 			}

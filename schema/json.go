@@ -16,6 +16,8 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/caddy-endpoint/endpoint/internal/jsonwalk"
 )
 
 // schemaURL is the in-memory address of the schema being compiled. It is
@@ -213,8 +215,8 @@ type Prover interface {
 	// nothing (Validate decides). parsed is the document when the proof
 	// parsed it, nil when it walked the body without building it (a
 	// body of JSON null is then not parsed either: the caller parses
-	// when it needs the document).
-	Prove(body []byte) (parsed any, ok bool)
+	// when it needs the document); shape is what that walk saw.
+	Prove(body []byte) (parsed any, shape jsonwalk.Shape, ok bool)
 }
 
 // Linear is a Validator whose every validation takes time linear in the
@@ -227,21 +229,22 @@ type Linear interface {
 
 // Prove is the fast path alone: a body it proves is one Validate accepts.
 // A schema that streams proves it without parsing (parsed is then nil).
-func (v *jsonValidator) Prove(body []byte) (any, bool) {
+func (v *jsonValidator) Prove(body []byte) (any, jsonwalk.Shape, bool) {
 	if v.fast == nil || len(body) == 0 {
-		return nil, false
+		return nil, jsonwalk.Shape{}, false
 	}
 	if v.streams {
-		return nil, provesStreaming(v.fast, body)
+		shape, ok := provesStreaming(v.fast, body)
+		return nil, shape, ok
 	}
 	if !utf8.Valid(body) {
-		return nil, false
+		return nil, jsonwalk.Shape{}, false
 	}
 	doc, err := parseJSONBody(body)
 	if err != nil || hasBadNumber(doc) || !v.fast.proves(doc, len(body)) {
-		return nil, false
+		return nil, jsonwalk.Shape{}, false
 	}
-	return doc, true
+	return doc, jsonwalk.Shape{}, true
 }
 
 // firstInvalidUTF8 is the offset of the first byte of b that is not valid

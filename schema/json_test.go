@@ -318,7 +318,7 @@ func BenchmarkJSONProve1KB10Props(b *testing.B) {
 		b.Fatal(err)
 	}
 	body := oneKBBody()
-	if _, ok := v.(Prover).Prove(body); !ok {
+	if _, _, ok := v.(Prover).Prove(body); !ok {
 		b.Fatal("not proved")
 	}
 	b.SetBytes(int64(len(body)))

@@ -97,17 +97,22 @@ var streamProvers = sync.Pool{New: func() any {
 	return p
 }}
 
-// provesStreaming reports whether body is proved valid against root.
-func provesStreaming(root *fastNode, body []byte) bool {
+// provesStreaming reports whether body is proved valid against root, and
+// the shape its walk saw.
+func provesStreaming(root *fastNode, body []byte) (jsonwalk.Shape, bool) {
 	p := streamProvers.Get().(*streamProver)
 	p.steps = 64*len(body) + 1024
 	p.nodes, p.frames = p.nodes[:0], p.frames[:0]
 	ok := p.expand(root)
 	p.next = span{0, len(p.nodes)}
 	ok = ok && p.Walk(body)
+	var shape jsonwalk.Shape
+	if ok {
+		shape = p.Shape()
+	}
 	clear(p.nodes)
 	streamProvers.Put(p)
-	return ok
+	return shape, ok
 }
 
 func (p *streamProver) spend() bool {

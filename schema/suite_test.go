@@ -218,8 +218,11 @@ func TestJSONSchemaSuite(t *testing.T) {
 					continue
 				}
 				streamSchemas++
-				if streamProved := provesStreaming(jv.fast, tc.Data); streamProved {
+				if shape, streamProved := provesStreaming(jv.fast, tc.Data); streamProved {
 					streamedValid++
+					if plain := jsonwalk.ShapeOf(tc.Data); shape != plain {
+						t.Errorf("%s: the streaming proof saw the shape %+v, a plain walk %+v", tkey, shape, plain)
+					}
 					if err := jv.schema.Validate(doc); err != nil {
 						t.Errorf("%s: the streaming proof proved valid what the library refuses: %v", tkey, err)
 					}

@@ -140,10 +140,10 @@ func jsonHas(t *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []s
 		return starlark.False, nil
 	}
 	if !r.inv.HasJSON {
-		if !r.raw.readable(t, r.inv.Body) {
+		if !r.raw.readable(t, r.inv.Body, r.inv.Shape) {
 			return starlark.False, nil
 		}
-		_, found := rawField(r.inv.Body, key)
+		_, found := r.raw.field(r.inv.Body, key)
 		return starlark.Bool(found || len(args) == 3), nil
 	}
 	obj, ok := r.inv.JSON.(map[string]any)
@@ -161,7 +161,7 @@ func jsonHas(t *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []s
 func jsonField(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
 	r, key, _ := jsonRequest(args)
 	if !r.inv.HasJSON {
-		if raw, found := rawField(r.inv.Body, key); found {
+		if raw, found := r.raw.field(r.inv.Body, key); found {
 			return decodeRaw(raw)
 		}
 		return missingField(args), nil

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
 	"go.starlark.net/starlark"
 
 	"github.com/caddy-endpoint/endpoint/execmode"
+	"github.com/caddy-endpoint/endpoint/internal/jsonwalk"
 )
 
 // outcome is what a run answered, for comparing two runs.
@@ -58,6 +60,16 @@ func TestJSONFieldReadIsTheSame(t *testing.T) {
 		"raw trailing data":              raw(`{"id": 1} {}`),
 		"raw empty":                      raw(``),
 	}
+	// the same bodies with the shape the schema's walk would hand over
+	shaped := map[string]*execmode.Invocation{}
+	for name, inv := range invs {
+		if !inv.HasJSON {
+			given := *inv
+			given.Shape = execmode.BodyShape(jsonwalk.ShapeOf(inv.Body))
+			shaped[name+", shape given"] = &given
+		}
+	}
+	maps.Copy(invs, shaped)
 	reads := []string{
 		`request.json()["id"]`,
 		`request.json()["nope"]`,
@@ -118,9 +130,10 @@ func TestJSONFieldReadConvertsOneField(t *testing.T) {
 }
 
 // TestRawFieldReads: the walk that lets $jhas read fields of an unparsed
-// body from its bytes says yes for plain objects only.
+// body from its bytes says yes for plain objects only, and says the same
+// when it is given the shape another walk of the body saw (the schema's).
 func TestRawFieldReads(t *testing.T) {
-	many := make([]string, maxRawKeys+1)
+	many := make([]string, jsonwalk.MaxTopKeys+1)
 	for i := range many {
 		many[i] = fmt.Sprintf("%q: %d", fmt.Sprint("k", i), i)
 	}
@@ -130,18 +143,24 @@ func TestRawFieldReads(t *testing.T) {
 		`{}`:                                            true,
 		`{"id": 1, "id": 2}`:                            false,
 		`{"id": 1, "x": 1e400}`:                         false,
+		`{"id": 1, "x": 1e40}`:                          true,
 		`[1]`:                                           false,
 		`"id"`:                                          false,
 		`{"id": 1`:                                      false,
 		"{\"id\": \"\x01\"}":                            false,
 		`{` + strings.Join(many, ", ") + `}`:            false,
-		`{` + strings.Join(many[:maxRawKeys], ", ") + `}`:                    true,
+		`{` + strings.Join(many[:jsonwalk.MaxTopKeys], ", ") + `}`:           true,
 		`{"x": ` + strings.Repeat("[", 202) + strings.Repeat("]", 202) + `}`: false,
 		`{"x": ` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`: true,
 	} {
 		c := &rawCheck{}
-		if got := c.readable(&starlark.Thread{}, []byte(body)); got != want {
+		if got := c.readable(&starlark.Thread{}, []byte(body), execmode.BodyShape{}); got != want {
 			t.Errorf("readable(%.60s) = %v, want %v", body, got, want)
+		}
+		shape := jsonwalk.ShapeOf([]byte(body))
+		c = &rawCheck{}
+		if got := c.readable(&starlark.Thread{}, []byte(body), execmode.BodyShape(shape)); got != want {
+			t.Errorf("readable(%.60s) given the shape %+v = %v, want %v", body, shape, got, want)
 		}
 	}
 }

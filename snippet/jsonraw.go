@@ -3,104 +3,82 @@ package snippet
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 
 	"github.com/bytedance/sonic"
 	"go.starlark.net/starlark"
 
+	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/internal/jsonwalk"
 )
 
 // A body no schema parsed (none was set, or the schema proved it while
-// walking it) is read by $jhas and $jfield from its bytes: one walk checks
-// what request.json() would: that it is an object, that every number and
-// level converts, and that no key is there twice (the decoder keeps the
-// last of them, the lookup finds the first); then each field is found by
-// sonic's searcher and only it is decoded.
+// walking it) is read by $jhas and $jfield from its bytes once a walk
+// (the schema's, or one here) saw what request.json() would check: that it
+// is an object, that every number and level converts, and that no key is
+// there twice (the decoder keeps the last of them, the lookup finds the
+// first); then each field is found by sonic's searcher and only it is
+// decoded.
 
-// maxRawKeys is the most top-level keys the walk compares for duplicates;
-// a body with more is left to request.json().
-const maxRawKeys = 64
-
-// rawCheck is the walk of one run's body.
+// rawCheck is the walk of one run's body and its last field lookup.
 type rawCheck struct {
 	jsonwalk.Walker
 	// state is 0 until walked, then 1 when the fields can be read from
 	// the bytes, 2 when not.
 	state int8
-	depth int
-	keys  []string
+
+	// the last lookup: $jfield reads the field $jhas found
+	looked   bool
+	key, raw string
+	found    bool
 }
 
-// errRawRefused ends a walk that found what request.json() would refuse
-// or what the lookup cannot read alike.
+// errRawRefused ends a walk at a number request.json() would refuse.
 var errRawRefused = errors.New("left to request.json()")
 
-// readable walks body once per run.
-func (c *rawCheck) readable(t *starlark.Thread, body []byte) bool {
+// readable says once per run whether the fields of body can be read from
+// its bytes. given is the schema's walk of body, used when it saw plain
+// numbers; otherwise body is walked here, each number converted.
+func (c *rawCheck) readable(t *starlark.Thread, body []byte, given execmode.BodyShape) bool {
 	if c.state == 0 {
 		charge(t, len(body))
-		c.Visitor, c.depth, c.keys = c, 0, c.keys[:0]
+		shape := given
+		if !shape.Walked || !shape.PlainNumbers {
+			c.Visitor = numberCheck{}
+			c.Walk(body)
+			shape = execmode.BodyShape(c.Shape())
+		}
 		c.state = 2
-		if c.Walk(body) {
+		if shape.Walked && shape.Object && shape.DistinctKeys && shape.Levels <= maxJSONDepth+1 {
 			c.state = 1
 		}
-		clear(c.keys)
 	}
 	return c.state == 1
 }
 
-// at checks a value's level as fromGo does.
-func (c *rawCheck) at() error {
-	if c.depth > maxJSONDepth+1 {
-		return errRawRefused
+// field finds key in a body readable said can be read from its bytes.
+func (c *rawCheck) field(body []byte, key string) (raw string, found bool) {
+	if !c.looked || c.key != key {
+		c.raw, c.found = rawField(body, key)
+		c.looked, c.key = true, key
 	}
-	return nil
+	return c.raw, c.found
 }
 
-func (c *rawCheck) open(object bool) error {
-	if c.depth == 0 && !object {
-		return errRawRefused
-	}
-	err := c.at()
-	c.depth++
-	return err
+// reset forgets the last run's body.
+func (c *rawCheck) reset() {
+	c.state, c.looked, c.key, c.raw = 0, false, "", ""
 }
 
-func (c *rawCheck) scalar() error {
-	if c.depth == 0 {
-		return errRawRefused
-	}
-	return c.at()
-}
+// numberCheck is the walk here: each number converts.
+type numberCheck struct{ jsonwalk.Nop }
 
-func (c *rawCheck) OnNull() error           { return c.scalar() }
-func (c *rawCheck) OnBool(bool) error       { return c.scalar() }
-func (c *rawCheck) OnString(string) error   { return c.scalar() }
-func (c *rawCheck) OnObjectBegin(int) error { return c.open(true) }
-func (c *rawCheck) OnArrayBegin(int) error  { return c.open(false) }
-func (c *rawCheck) OnObjectEnd() error      { c.depth--; return nil }
-func (c *rawCheck) OnArrayEnd() error       { c.depth--; return nil }
+func (numberCheck) OnInt64(_ int64, n json.Number) error     { return checkNumber(string(n)) }
+func (numberCheck) OnFloat64(_ float64, n json.Number) error { return checkNumber(string(n)) }
 
-func (c *rawCheck) OnInt64(_ int64, n json.Number) error { return c.number(string(n)) }
-
-func (c *rawCheck) OnFloat64(_ float64, n json.Number) error { return c.number(string(n)) }
-
-func (c *rawCheck) number(s string) error {
+func checkNumber(s string) error {
 	if !numberConverts(s) {
 		return errRawRefused
 	}
-	return c.scalar()
-}
-
-func (c *rawCheck) OnObjectKey(k string) error {
-	if c.depth != 1 {
-		return nil
-	}
-	if len(c.keys) == maxRawKeys || slices.Contains(c.keys, k) {
-		return errRawRefused
-	}
-	c.keys = append(c.keys, k)
 	return nil
 }
 

@@ -188,7 +188,7 @@ func (r *run) begin(ctx context.Context, inv *execmode.Invocation) {
 	r.stop.Store(stopNone)
 	r.grown.Store(0)
 	r.jsonChecked = 0
-	r.raw.state = 0
+	r.raw.reset()
 	now := time.Now()
 	r.started = now
 	r.thread.Uncancel()
@@ -235,6 +235,7 @@ func (r *run) end() bool {
 	r.checkMu.Lock()
 	r.ctx, r.inv = nil, nil
 	r.checkMu.Unlock()
+	r.raw.reset()
 	if len(r.args) > 0 {
 		r.unbind()
 		clear(r.args)

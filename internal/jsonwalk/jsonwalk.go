@@ -9,6 +9,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math"
+	"slices"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -32,7 +35,59 @@ type Visitor = ast.Visitor
 // struct, so that walking allocates nothing of its own.
 type Walker struct {
 	Visitor Visitor
+
+	// the shape of the body being walked
+	shape Shape
+	depth int
+	keys  []string
 }
+
+// MaxTopKeys is the most top-level keys a walk compares for duplicates.
+const MaxTopKeys = 64
+
+// Shape is what a walk saw of a body's form as a by-product, for readers
+// that look fields up in the bytes: the decoder keeps the last of two
+// equal keys where a lookup finds the first, and levels and numbers may be
+// more than the reader converts.
+type Shape struct {
+	// Walked says the walk ended with the body one JSON document and the
+	// visitor content; the fields below are only set then.
+	Walked bool
+	// Object says the body is a JSON object.
+	Object bool
+	// DistinctKeys says its top-level keys are distinct and at most
+	// MaxTopKeys.
+	DistinctKeys bool
+	// PlainNumbers says every number is under 300 characters and has no
+	// exponent.
+	PlainNumbers bool
+	// Levels is the most containers around any one value.
+	Levels int32
+}
+
+// Shape is what the last Walk saw.
+func (w *Walker) Shape() Shape { return w.shape }
+
+// ShapeOf walks body for its shape alone.
+func ShapeOf(body []byte) Shape {
+	w := &Walker{Visitor: Nop{}}
+	w.Walk(body)
+	return w.shape
+}
+
+// Nop is a Visitor that checks nothing; embed it to check some values.
+type Nop struct{}
+
+func (Nop) OnNull() error                        { return nil }
+func (Nop) OnBool(bool) error                    { return nil }
+func (Nop) OnString(string) error                { return nil }
+func (Nop) OnInt64(int64, json.Number) error     { return nil }
+func (Nop) OnFloat64(float64, json.Number) error { return nil }
+func (Nop) OnObjectBegin(int) error              { return nil }
+func (Nop) OnObjectEnd() error                   { return nil }
+func (Nop) OnObjectKey(string) error             { return nil }
+func (Nop) OnArrayBegin(int) error               { return nil }
+func (Nop) OnArrayEnd() error                    { return nil }
 
 // errControl stops a walk at a string holding a control character.
 var errControl = errors.New("control character in a string")
@@ -46,31 +101,75 @@ var numbersOnly = &ast.VisitorOptions{OnlyNumber: true}
 // false: sonic's validator lets raw ones through where the decoder does
 // not, and a decoded string cannot tell them apart.
 func (w *Walker) Walk(body []byte) bool {
-	if len(body) == 0 || !utf8.Valid(body) || !sonic.Valid(body) {
-		return false
+	w.shape = Shape{DistinctKeys: true, PlainNumbers: true}
+	w.depth, w.keys = 0, w.keys[:0]
+	ok := len(body) > 0 && utf8.Valid(body) && sonic.Valid(body) &&
+		ast.Preorder(unsafe.String(unsafe.SliceData(body), len(body)), w, numbersOnly) == nil
+	clear(w.keys)
+	if !ok {
+		w.shape = Shape{}
 	}
-	return ast.Preorder(unsafe.String(unsafe.SliceData(body), len(body)), w, numbersOnly) == nil
+	w.shape.Walked = ok
+	return ok
 }
 
-func (w *Walker) OnNull() error                            { return w.Visitor.OnNull() }
-func (w *Walker) OnBool(v bool) error                      { return w.Visitor.OnBool(v) }
-func (w *Walker) OnInt64(_ int64, n json.Number) error     { return w.Visitor.OnInt64(0, n) }
-func (w *Walker) OnFloat64(_ float64, n json.Number) error { return w.Visitor.OnFloat64(0, n) }
-func (w *Walker) OnObjectBegin(c int) error                { return w.Visitor.OnObjectBegin(c) }
-func (w *Walker) OnObjectEnd() error                       { return w.Visitor.OnObjectEnd() }
-func (w *Walker) OnArrayBegin(c int) error                 { return w.Visitor.OnArrayBegin(c) }
-func (w *Walker) OnArrayEnd() error                        { return w.Visitor.OnArrayEnd() }
+// value notes a value at the current level.
+func (w *Walker) value() {
+	w.shape.Levels = max(w.shape.Levels, int32(min(w.depth, math.MaxInt32)))
+}
+
+// open notes a container opening.
+func (w *Walker) open(object bool) {
+	if w.depth == 0 {
+		w.shape.Object = object
+	}
+	w.value()
+	w.depth++
+}
+
+func (w *Walker) number(n json.Number) {
+	w.value()
+	if len(n) >= 300 || strings.ContainsAny(string(n), "eE") {
+		w.shape.PlainNumbers = false
+	}
+}
+
+func (w *Walker) OnNull() error       { w.value(); return w.Visitor.OnNull() }
+func (w *Walker) OnBool(v bool) error { w.value(); return w.Visitor.OnBool(v) }
+
+func (w *Walker) OnInt64(_ int64, n json.Number) error {
+	w.number(n)
+	return w.Visitor.OnInt64(0, n)
+}
+
+func (w *Walker) OnFloat64(_ float64, n json.Number) error {
+	w.number(n)
+	return w.Visitor.OnFloat64(0, n)
+}
+
+func (w *Walker) OnObjectBegin(c int) error { w.open(true); return w.Visitor.OnObjectBegin(c) }
+func (w *Walker) OnArrayBegin(c int) error  { w.open(false); return w.Visitor.OnArrayBegin(c) }
+func (w *Walker) OnObjectEnd() error        { w.depth--; return w.Visitor.OnObjectEnd() }
+func (w *Walker) OnArrayEnd() error         { w.depth--; return w.Visitor.OnArrayEnd() }
 
 func (w *Walker) OnString(s string) error {
 	if HasControl(s) {
 		return errControl
 	}
+	w.value()
 	return w.Visitor.OnString(s)
 }
 
 func (w *Walker) OnObjectKey(k string) error {
 	if HasControl(k) {
 		return errControl
+	}
+	if w.depth == 1 && w.shape.DistinctKeys {
+		if len(w.keys) == MaxTopKeys || slices.Contains(w.keys, k) {
+			w.shape.DistinctKeys = false
+		} else {
+			w.keys = append(w.keys, k)
+		}
 	}
 	return w.Visitor.OnObjectKey(k)
 }

@@ -88,3 +88,47 @@ func TestHasControl(t *testing.T) {
 		}
 	}
 }
+
+// TestShape: the shape a walk sees is the one the decoded document has
+// (keys counted in the bytes, where the decoder keeps one of two).
+func TestShape(t *testing.T) {
+	for body, want := range map[string]Shape{
+		`{"a": 1, "b": [2, {"c": null}]}`: {Walked: true, Object: true, DistinctKeys: true, Levels: 3, PlainNumbers: true},
+		`{}`:                              {Walked: true, Object: true, DistinctKeys: true, PlainNumbers: true},
+		`[1, 2]`:                          {Walked: true, DistinctKeys: true, Levels: 1, PlainNumbers: true},
+		`"x"`:                             {Walked: true, DistinctKeys: true, PlainNumbers: true},
+		`{"a": 1, "a": 2}`:                {Walked: true, Object: true, Levels: 1, PlainNumbers: true},
+		`{"a": {"b": 1, "b": 2}}`:         {Walked: true, Object: true, DistinctKeys: true, Levels: 2, PlainNumbers: true},
+		`{"a": 1E2}`:                      {Walked: true, Object: true, DistinctKeys: true, Levels: 1},
+		`{"a": ` + strings.Repeat("1", 300) + `}`: {Walked: true, Object: true, DistinctKeys: true, Levels: 1},
+		`{"a": ` + strings.Repeat("1", 299) + `}`: {Walked: true, Object: true, DistinctKeys: true, Levels: 1, PlainNumbers: true},
+		`{"a": 1`: {},
+	} {
+		c := &counter{}
+		c.Visitor = c
+		c.Walk([]byte(body))
+		if got := c.Shape(); got != want {
+			t.Errorf("shape of %.40s = %+v, want %+v", body, got, want)
+		}
+	}
+	var keys []string
+	for i := range MaxTopKeys + 1 {
+		keys = append(keys, `"k`+strings.Repeat("x", i)+`": 0`)
+	}
+	for n, distinct := range map[int]bool{MaxTopKeys: true, MaxTopKeys + 1: false} {
+		c := &counter{}
+		c.Visitor = c
+		c.Walk([]byte("{" + strings.Join(keys[:n], ",") + "}"))
+		if got := c.Shape().DistinctKeys; got != distinct {
+			t.Errorf("%d keys: DistinctKeys = %v", n, got)
+		}
+	}
+	// a walk after a refused one starts afresh
+	c := &counter{}
+	c.Visitor = c
+	c.Walk([]byte(`{"a": 1, "a": 2}`))
+	c.Walk([]byte(`{"a": 1}`))
+	if !c.Shape().DistinctKeys {
+		t.Error("the keys of the last walk stayed")
+	}
+}
