@@ -11,7 +11,6 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -129,8 +128,13 @@ func (w *Walker) open(object bool) {
 
 func (w *Walker) number(n json.Number) {
 	w.value()
-	if len(n) >= 300 || strings.ContainsAny(string(n), "eE") {
+	if len(n) >= 300 {
 		w.shape.PlainNumbers = false
+	}
+	for i := range len(n) {
+		if n[i]|0x20 == 'e' {
+			w.shape.PlainNumbers = false
+		}
 	}
 }
 
