@@ -3,6 +3,7 @@ package snippet
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/bytedance/sonic"
 	"go.starlark.net/starlark"
@@ -95,6 +96,14 @@ func rawField(body []byte, key string) (raw string, found bool) {
 // decodeRaw decodes one field found by rawField (valid JSON, its numbers
 // and levels checked by the walk).
 func decodeRaw(raw string) (starlark.Value, error) {
+	// a number, or a string with no escape, is its text (the walk saw
+	// valid UTF-8 and no control character)
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && !strings.Contains(raw[1:n-1], `\`) {
+		return starlark.String(strings.Clone(raw[1 : n-1])), nil
+	}
+	if raw != "" && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		return numberValue(raw)
+	}
 	var v any
 	if err := jsonwalk.Decoder.UnmarshalFromString(raw, &v); err != nil {
 		return nil, err
