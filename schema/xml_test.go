@@ -52,6 +52,10 @@ func TestXSDCorpus(t *testing.T) {
 	}{
 		{"valid", "<order id=\"1\">\n<customer>Ada</customer>\n<item>\n<sku>ABC-1</sku>\n<qty>2</qty>\n</item>\n</order>", "", ""},
 		{"valid with declaration and comment", "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!-- hi -->\n<order id=\"1\"><customer>A</customer><item><sku>ABC-1</sku><qty>1</qty></item></order>", "", ""},
+		{"valid in ISO-8859-1", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><order id=\"1\"><customer>Ren\xe9</customer><item><sku>ABC-1</sku><qty>1</qty></item></order>", "", ""},
+		{"valid after a BOM", "\xef\xbb\xbf<order id=\"1\"><customer>A</customer><item><sku>ABC-1</sku><qty>1</qty></item></order>", "", ""},
+		{"invalid in ISO-8859-1", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><order id=\"1\"><customer>Ren\xe9</customer><item><sku>abc</sku><qty>1</qty></item></order>", "xml_schema", "[body order item sku]"},
+		{"not UTF-8", "<order id=\"1\"><customer>\xff</customer></order>", "xml_invalid", "[body]"},
 		{"empty", "", "xml_invalid", "[body]"},
 		{"blank", "  \n ", "xml_invalid", "[body]"},
 		{"not XML", "order=1", "xml_invalid", "[body]"},

@@ -7,6 +7,7 @@ package schema
 #include <stdlib.h>
 #include <string.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 #include <libxml/xmlregexp.h>
@@ -76,10 +77,43 @@ typedef struct {
 	xmlDocPtr doc;
 	char *msg;
 	int line;
+	// ctxt is the parser context, kept from body to body: making one
+	// is a good part of parsing a small body. uses counts the bodies it
+	// parsed.
+	xmlParserCtxtPtr ctxt;
+	int uses;
 } ep_call;
+
+// EP_CTXT_USES and EP_CTXT_NAMES bound what a kept parser context holds:
+// its dictionary keeps every name the bodies it parsed used.
+#define EP_CTXT_USES 1000
+#define EP_CTXT_NAMES 2000
 
 static ep_call *ep_new_call(void) {
 	return (ep_call *) calloc(1, sizeof(ep_call));
+}
+
+static void ep_free_call(ep_call *c) {
+	if (c->ctxt != NULL) {
+		xmlFreeParserCtxt(c->ctxt);
+	}
+	free(c);
+}
+
+// ep_parser is c's parser context, made anew when the kept one has parsed
+// too many bodies or names, or failed.
+static xmlParserCtxtPtr ep_parser(ep_call *c) {
+	if (c->ctxt != NULL && (c->uses >= EP_CTXT_USES || c->ctxt->dict == NULL ||
+			xmlDictSize(c->ctxt->dict) > EP_CTXT_NAMES)) {
+		xmlFreeParserCtxt(c->ctxt);
+		c->ctxt = NULL;
+	}
+	if (c->ctxt == NULL) {
+		c->ctxt = xmlNewParserCtxt();
+		c->uses = 0;
+	}
+	c->uses++;
+	return c->ctxt;
 }
 
 // ep_end_call frees what a validation left in c, keeping c for the next.
@@ -95,27 +129,58 @@ static void ep_end_call(ep_call *c) {
 	c->line = 0;
 }
 
+// ep_read is xmlCtxtReadMemory reading buf where it is: libxml2 2.9's
+// copies it into a buffer that the parser then tries to grow at every
+// token (a fifth of a small body's parse). The context is reset before it
+// returns, so it keeps no pointer into buf.
+static xmlDocPtr ep_read(xmlParserCtxtPtr ctxt, const char *buf, int len, int options) {
+	xmlCtxtReset(ctxt);
+	xmlParserInputBufferPtr in = xmlParserInputBufferCreateStatic(buf, len, XML_CHAR_ENCODING_NONE);
+	if (in == NULL) {
+		return NULL;
+	}
+	xmlParserInputPtr stream = xmlNewIOInputStream(ctxt, in, XML_CHAR_ENCODING_NONE);
+	if (stream == NULL) {
+		xmlFreeParserInputBuffer(in);
+		return NULL;
+	}
+	inputPush(ctxt, stream);
+	xmlCtxtUseOptions(ctxt, options);
+	xmlParseDocument(ctxt);
+	xmlDocPtr doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
+	if (!ctxt->wellFormed && doc != NULL) {
+		xmlFreeDoc(doc);
+		doc = NULL;
+	}
+	if (doc != NULL) {
+		xmlCtxtReset(ctxt);
+	}
+	return doc;
+}
+
 // ep_check_body parses a body and validates it in one call. A body that
 // does not parse gives -2, with the parser's message in c->msg and its
 // line. Otherwise it gives the validation's result; when errors were
 // collected the document is left in c->doc for the caller to locate them,
 // else it is freed here. ep_end_call frees what is left.
 static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int options, ep_call *c) {
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+	xmlParserCtxtPtr ctxt = ep_parser(c);
 	if (ctxt == NULL) {
 		return -2;
 	}
-	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, buf, len, NULL, NULL, options);
+	xmlDocPtr doc = ep_read(ctxt, buf, len, options);
 	if (doc == NULL) {
 		ep_error_ptr e = (ep_error_ptr) xmlCtxtGetLastError(ctxt);
 		if (e != NULL && e->message != NULL) {
 			c->msg = strndup(e->message, EP_MAX_MSG);
 			c->line = e->line;
 		}
+		// a context that failed is not kept
 		xmlFreeParserCtxt(ctxt);
+		c->ctxt = NULL;
 		return -2;
 	}
-	xmlFreeParserCtxt(ctxt);
 	int rc = ep_validate(schema, doc, &c->errs);
 	if (c->errs.n > 0) {
 		c->doc = doc;
@@ -155,7 +220,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -238,14 +302,28 @@ func newXSDBackend(src []byte) (xsdBackend, error) {
 	return b, nil
 }
 
-// xsdCall holds one reusable ep_call; the pool's cleanup frees it.
-type xsdCall struct{ c *C.ep_call }
+// xsdCalls keeps ep_calls (with their parser contexts) for reuse, at most
+// its capacity; one more is freed when it is done. A channel rather than
+// a sync.Pool: the pool drops what it holds at each collection, and C
+// memory freed by cleanups waits for the Go heap to grow.
+var xsdCalls = make(chan *C.ep_call, 4*runtime.GOMAXPROCS(0))
 
-var xsdCalls = sync.Pool{New: func() any {
-	x := &xsdCall{c: C.ep_new_call()}
-	runtime.AddCleanup(x, func(c *C.ep_call) { C.free(unsafe.Pointer(c)) }, x.c)
-	return x
-}}
+func takeCall() *C.ep_call {
+	select {
+	case c := <-xsdCalls:
+		return c
+	default:
+		return C.ep_new_call()
+	}
+}
+
+func keepCall(c *C.ep_call) {
+	select {
+	case xsdCalls <- c:
+	default:
+		C.ep_free_call(c)
+	}
+}
 
 // validate parses and validates body in one cgo call (ep_check_body),
 // reading the body where it is, without a copy.
@@ -254,9 +332,8 @@ func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
 	if len(body) > 0 {
 		buf = (*C.char)(unsafe.Pointer(&body[0]))
 	}
-	x := xsdCalls.Get().(*xsdCall)
-	defer xsdCalls.Put(x)
-	c := x.c
+	c := takeCall()
+	defer keepCall(c)
 	defer C.ep_end_call(c)
 	rc := C.ep_check_body(b.schema, buf, C.int(len(body)), C.int(parseOptions), c)
 	runtime.KeepAlive(b)
