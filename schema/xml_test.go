@@ -225,3 +225,37 @@ func BenchmarkXSDValidateSmall(b *testing.B) {
 		v.Validate(body)
 	}
 }
+
+// TestXSDReadsOnlyTheBody validates bodies that are slices of longer
+// memory: what follows a body in memory is never read as part of it (a
+// parser that stops at a zero byte, handed the body where it is, would
+// read on), so it neither completes a body nor reaches an answer.
+func TestXSDReadsOnlyTheBody(t *testing.T) {
+	v, err := Compile("application/xml", orderXSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := `<order id="1"><customer>A</customer><item><sku>ABC-1</sku><qty>1</qty></item></order>`
+	for _, tc := range []struct{ body, after, typ string }{
+		{valid, "x", ""},
+		{valid, "<extra/>", ""},
+		{strings.TrimSuffix(valid, ">"), ">", "xml_invalid"},
+		{strings.TrimSuffix(valid, "er>"), "er>", "xml_invalid"},
+		{`<order id="1"><customer>A</customer><item><sku>`, `leaked-secret</sku><qty>1</qty></item></order>`, "xml_invalid"},
+	} {
+		mem := []byte(tc.body + tc.after)
+		_, vs := v.Validate(mem[:len(tc.body):len(tc.body)])
+		if tc.typ == "" && vs != nil {
+			t.Errorf("%q (then %q): %+v", tc.body, tc.after, vs)
+		}
+		if tc.typ != "" && (len(vs) == 0 || vs[0].Type != tc.typ) {
+			t.Errorf("%q (then %q): %+v, want %s", tc.body, tc.after, vs, tc.typ)
+		}
+		for _, x := range vs {
+			if strings.Contains(x.Msg, "secret") {
+				t.Errorf("an answer holds bytes after the body: %s", x.Msg)
+			}
+		}
+	}
+}
+

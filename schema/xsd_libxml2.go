@@ -82,12 +82,26 @@ typedef struct {
 	// parsed.
 	xmlParserCtxtPtr ctxt;
 	int uses;
+	// copy is the body with the zero byte libxml2's parser stops at,
+	// kept (cap bytes) for the next body.
+	char *copy;
+	size_t cap;
 } ep_call;
 
-// EP_CTXT_USES and EP_CTXT_NAMES bound what a kept parser context holds:
-// its dictionary keeps every name the bodies it parsed used.
+// What a kept ep_call may hold once a call ends: a parser context's
+// dictionary keeps every name the bodies it parsed used, so it is freed
+// after EP_CTXT_USES bodies or once the dictionary holds more than
+// EP_CTXT_NAMES names or EP_CTXT_BYTES bytes; a copy over EP_COPY_BYTES
+// is freed.
 #define EP_CTXT_USES 1000
 #define EP_CTXT_NAMES 2000
+#define EP_CTXT_BYTES (256 * 1024)
+#define EP_COPY_BYTES (64 * 1024)
+
+// EP_STATIC_MAX is the largest body read from the copy: the parser refuses
+// to look ahead past 10,000,000 bytes in any input but libxml2's own
+// memory buffers, which a bigger body is read through.
+#define EP_STATIC_MAX (8 * 1024 * 1024)
 
 static ep_call *ep_new_call(void) {
 	return (ep_call *) calloc(1, sizeof(ep_call));
@@ -97,23 +111,33 @@ static void ep_free_call(ep_call *c) {
 	if (c->ctxt != NULL) {
 		xmlFreeParserCtxt(c->ctxt);
 	}
+	free(c->copy);
 	free(c);
 }
 
-// ep_parser is c's parser context, made anew when the kept one has parsed
-// too many bodies or names, or failed.
+// ep_parser is c's parser context, made when there is none.
 static xmlParserCtxtPtr ep_parser(ep_call *c) {
-	if (c->ctxt != NULL && (c->uses >= EP_CTXT_USES || c->ctxt->dict == NULL ||
-			xmlDictSize(c->ctxt->dict) > EP_CTXT_NAMES)) {
-		xmlFreeParserCtxt(c->ctxt);
-		c->ctxt = NULL;
-	}
 	if (c->ctxt == NULL) {
 		c->ctxt = xmlNewParserCtxt();
 		c->uses = 0;
 	}
 	c->uses++;
 	return c->ctxt;
+}
+
+// ep_trim frees what c should not keep past a call.
+static void ep_trim(ep_call *c) {
+	if (c->ctxt != NULL && (c->uses >= EP_CTXT_USES || c->ctxt->dict == NULL ||
+			xmlDictSize(c->ctxt->dict) > EP_CTXT_NAMES ||
+			xmlDictGetUsage(c->ctxt->dict) > EP_CTXT_BYTES)) {
+		xmlFreeParserCtxt(c->ctxt);
+		c->ctxt = NULL;
+	}
+	if (c->cap > EP_COPY_BYTES) {
+		free(c->copy);
+		c->copy = NULL;
+		c->cap = 0;
+	}
 }
 
 // ep_end_call frees what a validation left in c, keeping c for the next.
@@ -127,15 +151,31 @@ static void ep_end_call(ep_call *c) {
 	free(c->msg);
 	c->msg = NULL;
 	c->line = 0;
+	ep_trim(c);
 }
 
-// ep_read is xmlCtxtReadMemory reading buf where it is: libxml2 2.9's
-// copies it into a buffer that the parser then tries to grow at every
-// token (a fifth of a small body's parse). The context is reset before it
-// returns, so it keeps no pointer into buf.
-static xmlDocPtr ep_read(xmlParserCtxtPtr ctxt, const char *buf, int len, int options) {
+// ep_read is xmlCtxtReadMemory without its input buffer: libxml2 2.9
+// copies the body into a buffer that the parser then tries to grow at
+// every token (a third of a small body's validation). The body is copied
+// instead into c->copy, ending with the zero byte the parser stops at,
+// and read from there as a static buffer. The context is reset before
+// it returns when the body parsed.
+static xmlDocPtr ep_read(ep_call *c, xmlParserCtxtPtr ctxt, const char *buf, int len, int options) {
+	if (len > EP_STATIC_MAX) {
+		return xmlCtxtReadMemory(ctxt, buf, len, NULL, NULL, options);
+	}
+	if (c->cap < (size_t) len + 1) {
+		char *grown = realloc(c->copy, (size_t) len + 1);
+		if (grown == NULL) {
+			return NULL;
+		}
+		c->copy = grown;
+		c->cap = (size_t) len + 1;
+	}
+	memcpy(c->copy, buf, len);
+	c->copy[len] = 0;
 	xmlCtxtReset(ctxt);
-	xmlParserInputBufferPtr in = xmlParserInputBufferCreateStatic(buf, len, XML_CHAR_ENCODING_NONE);
+	xmlParserInputBufferPtr in = xmlParserInputBufferCreateStatic(c->copy, len, XML_CHAR_ENCODING_NONE);
 	if (in == NULL) {
 		return NULL;
 	}
@@ -169,7 +209,7 @@ static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int opti
 	if (ctxt == NULL) {
 		return -2;
 	}
-	xmlDocPtr doc = ep_read(ctxt, buf, len, options);
+	xmlDocPtr doc = ep_read(c, ctxt, buf, len, options);
 	if (doc == NULL) {
 		ep_error_ptr e = (ep_error_ptr) xmlCtxtGetLastError(ctxt);
 		if (e != NULL && e->message != NULL) {

@@ -202,3 +202,19 @@ func TestLibxml2SchemaFreed(t *testing.T) {
 		t.Fatalf("%d of %d dropped schemas freed", freed, n)
 	}
 }
+
+// TestXSDLargeBody validates a valid body over 10 MB, past what libxml2's
+// parser looks ahead in a buffer that is not its own.
+func TestXSDLargeBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an 11 MB body")
+	}
+	v, err := Compile("application/xml", orderXSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `<order id="1"><customer>A</customer>` + strings.Repeat("<item><sku>ABC-1</sku><qty>1</qty></item>", 11<<20/41) + `</order>`
+	if _, vs := v.Validate([]byte(body)); vs != nil {
+		t.Fatalf("%d bytes: %+v", len(body), vs[:min(len(vs), 3)])
+	}
+}
