@@ -258,4 +258,3 @@ func TestXSDReadsOnlyTheBody(t *testing.T) {
 		}
 	}
 }
-
