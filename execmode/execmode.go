@@ -101,8 +101,10 @@ type BodyShape struct {
 	Walked bool
 	// Object says the body is a JSON object.
 	Object bool
-	// DistinctKeys says its top-level keys are distinct and at most 64.
-	DistinctKeys bool
+	// PlainKeys says its top-level keys are distinct, at most 64, and
+	// hold no U+FFFD (what a lone surrogate's escape decodes to, which a
+	// lookup in the bytes does not match).
+	PlainKeys bool
 	// PlainNumbers says every number is under 300 characters and has no
 	// exponent.
 	PlainNumbers bool

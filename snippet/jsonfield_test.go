@@ -52,6 +52,7 @@ func TestJSONFieldReadIsTheSame(t *testing.T) {
 		"raw duplicate key":              raw(`{"id": 1, "id": 2}`),
 		"raw nested duplicate":           raw(`{"address": {"c": 1, "c": 2}, "id": 3}`),
 		"raw escaped key":                raw(`{"\u0069d": 4, "tags": "t"}`),
+		"raw lone surrogate key":         raw(`{"\ud800": 7, "id": 1}`),
 		"raw array":                      raw(`[{"id": 1}]`),
 		"raw null":                       raw(`null`),
 		"raw control character":          raw("{\"id\": \"a\tb\"}"),
@@ -78,6 +79,7 @@ func TestJSONFieldReadIsTheSame(t *testing.T) {
 		`request.json().get("nope")`,
 		`request.json().get("nope", 5)`,
 		`request.json().get("nope", None)`,
+		`request.json().get("\ufffd", 1)`,
 		`request.json().get("tags", "x")`,
 	}
 	for _, read := range reads {

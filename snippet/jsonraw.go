@@ -49,7 +49,7 @@ func (c *rawCheck) readable(t *starlark.Thread, body []byte, given execmode.Body
 			shape = execmode.BodyShape(c.Shape())
 		}
 		c.state = 2
-		if shape.Walked && shape.Object && shape.DistinctKeys && shape.Levels <= maxJSONDepth+1 {
+		if shape.Walked && shape.Object && shape.PlainKeys && shape.Levels <= maxJSONDepth+1 {
 			c.state = 1
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -54,9 +55,10 @@ type Shape struct {
 	Walked bool
 	// Object says the body is a JSON object.
 	Object bool
-	// DistinctKeys says its top-level keys are distinct and at most
-	// MaxTopKeys.
-	DistinctKeys bool
+	// PlainKeys says its top-level keys are distinct, at most
+	// MaxTopKeys, and hold no U+FFFD (what a lone surrogate's escape
+	// decodes to, which a lookup in the bytes does not match).
+	PlainKeys bool
 	// PlainNumbers says every number is under 300 characters and has no
 	// exponent.
 	PlainNumbers bool
@@ -100,7 +102,7 @@ var numbersOnly = &ast.VisitorOptions{OnlyNumber: true}
 // false: sonic's validator lets raw ones through where the decoder does
 // not, and a decoded string cannot tell them apart.
 func (w *Walker) Walk(body []byte) bool {
-	w.shape = Shape{DistinctKeys: true, PlainNumbers: true}
+	w.shape = Shape{PlainKeys: true, PlainNumbers: true}
 	w.depth, w.keys = 0, w.keys[:0]
 	ok := len(body) > 0 && utf8.Valid(body) && sonic.Valid(body) &&
 		ast.Preorder(unsafe.String(unsafe.SliceData(body), len(body)), w, numbersOnly) == nil
@@ -168,9 +170,9 @@ func (w *Walker) OnObjectKey(k string) error {
 	if HasControl(k) {
 		return errControl
 	}
-	if w.depth == 1 && w.shape.DistinctKeys {
-		if len(w.keys) == MaxTopKeys || slices.Contains(w.keys, k) {
-			w.shape.DistinctKeys = false
+	if w.depth == 1 && w.shape.PlainKeys {
+		if len(w.keys) == MaxTopKeys || slices.Contains(w.keys, k) || strings.Contains(k, "\uFFFD") {
+			w.shape.PlainKeys = false
 		} else {
 			w.keys = append(w.keys, k)
 		}
