@@ -171,7 +171,7 @@ func (w *Walker) OnObjectKey(k string) error {
 		return errControl
 	}
 	if w.depth == 1 && w.shape.PlainKeys {
-		if len(w.keys) == MaxTopKeys || slices.Contains(w.keys, k) || strings.Contains(k, "\uFFFD") {
+		if len(w.keys) == MaxTopKeys || slices.Contains(w.keys, k) || hasReplacement(k) {
 			w.shape.PlainKeys = false
 		} else {
 			w.keys = append(w.keys, k)
@@ -200,4 +200,9 @@ func HasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// hasReplacement reports whether k holds U+FFFD (EF BF BD).
+func hasReplacement(k string) bool {
+	return strings.IndexByte(k, 0xEF) >= 0 && strings.Contains(k, "\uFFFD")
 }
