@@ -58,14 +58,13 @@ static xmlSchemaPtr ep_parse_schema(xmlDocPtr doc, ep_errs *errs) {
 	return s;
 }
 
-static int ep_validate(xmlSchemaPtr schema, xmlDocPtr doc, ep_errs *errs) {
-	xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
-	if (v == NULL) {
-		return -1;
-	}
+// ep_validate validates doc with v, a validation context of the schema
+// kept from call to call (libxml2 clears its state when a validation
+// ends, errors or not).
+static int ep_validate(xmlSchemaValidCtxtPtr v, xmlDocPtr doc, ep_errs *errs) {
 	xmlSchemaSetValidStructuredErrors(v, (xmlStructuredErrorFunc) ep_collect, errs);
 	int rc = xmlSchemaValidateDoc(v, doc);
-	xmlSchemaFreeValidCtxt(v);
+	xmlSchemaSetValidStructuredErrors(v, NULL, NULL);
 	return rc;
 }
 
@@ -204,7 +203,7 @@ static xmlDocPtr ep_read(ep_call *c, xmlParserCtxtPtr ctxt, const char *buf, int
 // line. Otherwise it gives the validation's result; when errors were
 // collected the document is left in c->doc for the caller to locate them,
 // else it is freed here. ep_end_call frees what is left.
-static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int options, ep_call *c) {
+static int ep_check_body(xmlSchemaValidCtxtPtr v, const char *buf, int len, int options, ep_call *c) {
 	xmlParserCtxtPtr ctxt = ep_parser(c);
 	if (ctxt == NULL) {
 		return -2;
@@ -221,7 +220,7 @@ static int ep_check_body(xmlSchemaPtr schema, const char *buf, int len, int opti
 		c->ctxt = NULL;
 		return -2;
 	}
-	int rc = ep_validate(schema, doc, &c->errs);
+	int rc = ep_validate(v, doc, &c->errs);
 	if (c->errs.n > 0) {
 		c->doc = doc;
 	} else {
@@ -302,6 +301,47 @@ var xmlParser = parser.New(parseOptions)
 type libxml2Backend struct {
 	schema *C.xmlSchema
 	doc    types.Document
+	// valids keeps validation contexts of schema for reuse (making one
+	// is about a tenth of validating a small body), at most its capacity.
+	valids chan *validCtxt
+}
+
+// validCtxt is a kept validation context and the validations it ran; it
+// is freed after validUses, as what it keeps between validations (its
+// name dictionary among them) may grow with each.
+type validCtxt struct {
+	v    *C.xmlSchemaValidCtxt
+	uses int
+}
+
+const validUses = 1000
+
+// takeValid is a kept validation context of b's schema, or a new one; nil
+// when libxml2 cannot make one.
+func (b *libxml2Backend) takeValid() *validCtxt {
+	select {
+	case vc := <-b.valids:
+		return vc
+	default:
+		v := C.xmlSchemaNewValidCtxt(b.schema)
+		if v == nil {
+			return nil
+		}
+		return &validCtxt{v: v}
+	}
+}
+
+// keepValid keeps vc for the next validation, or frees it.
+func (b *libxml2Backend) keepValid(vc *validCtxt) {
+	vc.uses++
+	if vc.uses < validUses {
+		select {
+		case b.valids <- vc:
+			return
+		default:
+		}
+	}
+	C.xmlSchemaFreeValidCtxt(vc.v)
 }
 
 // schemasFreed counts schemas released by their cleanup.
@@ -311,6 +351,7 @@ var schemasFreed atomic.Int64
 type schemaHandle struct {
 	schema *C.xmlSchema
 	doc    types.Document
+	valids chan *validCtxt
 }
 
 func newXSDBackend(src []byte) (xsdBackend, error) {
@@ -333,12 +374,22 @@ func newXSDBackend(src []byte) (xsdBackend, error) {
 		}
 		return nil, errors.New(strings.Join(parts, "; "))
 	}
-	b := &libxml2Backend{schema: s, doc: doc}
+	b := &libxml2Backend{schema: s, doc: doc, valids: make(chan *validCtxt, 4*runtime.GOMAXPROCS(0))}
 	runtime.AddCleanup(b, func(h schemaHandle) {
 		schemasFreed.Add(1)
+		// b is unreachable: no validation holds a context of it
+		for {
+			select {
+			case vc := <-h.valids:
+				C.xmlSchemaFreeValidCtxt(vc.v)
+				continue
+			default:
+			}
+			break
+		}
 		C.xmlSchemaFree(h.schema)
 		h.doc.Free()
-	}, schemaHandle{schema: s, doc: doc})
+	}, schemaHandle{schema: s, doc: doc, valids: b.valids})
 	return b, nil
 }
 
@@ -365,17 +416,21 @@ func keepCall(c *C.ep_call) {
 	}
 }
 
-// validate parses and validates body in one cgo call (ep_check_body),
-// reading the body where it is, without a copy.
+// validate parses and validates body in one cgo call (ep_check_body).
 func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
 	var buf *C.char
 	if len(body) > 0 {
 		buf = (*C.char)(unsafe.Pointer(&body[0]))
 	}
+	vc := b.takeValid()
+	if vc == nil {
+		return nil, errors.New("libxml2 could not make a validation context")
+	}
 	c := takeCall()
 	defer keepCall(c)
 	defer C.ep_end_call(c)
-	rc := C.ep_check_body(b.schema, buf, C.int(len(body)), C.int(parseOptions), c)
+	rc := C.ep_check_body(vc.v, buf, C.int(len(body)), C.int(parseOptions), c)
+	b.keepValid(vc)
 	runtime.KeepAlive(b)
 	if rc == -2 {
 		return nil, parseError(c.msg, c.line)
