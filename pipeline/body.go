@@ -92,6 +92,9 @@ func (p *Pipeline) schemaCheck(c *call) int {
 	if !linear {
 		<-validations
 	}
+	if errors.Is(err, schema.ErrBackend) {
+		return writeError(c.w, http.StatusServiceUnavailable, "the body could not be validated: "+err.Error())
+	}
 	if err != nil || time.Now().After(c.deadline) {
 		return writeError(c.w, http.StatusServiceUnavailable, "validating the body took longer than the time limit")
 	}

@@ -49,24 +49,43 @@ func compileXSD(source string) (Validator, error) {
 	return &xsdValidator{backend: be}, nil
 }
 
-// ValidateBy is Validate: the patterns an XSD may hold are bounded when
-// it is compiled, so an XSD validation is not stopped midway.
+// ErrBackend is a validation the XSD backend could not run (libxml2 out
+// of memory): it says nothing of the body.
+var ErrBackend = errors.New("the XSD validator could not run")
+
+// ValidateBy validates body: the patterns an XSD may hold are bounded when
+// it is compiled, so an XSD validation is not stopped midway. Its error
+// is ErrBackend.
 func (v *xsdValidator) ValidateBy(body []byte, _ time.Time) (any, []Violation, error) {
-	parsed, out := v.Validate(body)
-	return parsed, out, nil
+	out, err := v.check(body)
+	return nil, out, err
 }
 
 // linear marks an XSD validation as Linear.
 func (v *xsdValidator) linear() {}
 
-// Validate checks body against the XSD; parsed is always nil.
+// Validate checks body against the XSD; parsed is always nil. A
+// validation the backend could not run is one violation of type
+// "internal".
 func (v *xsdValidator) Validate(body []byte) (any, []Violation) {
+	out, err := v.check(body)
+	if err != nil {
+		return nil, []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "internal"}}
+	}
+	return nil, out
+}
+
+// check is the validation of body: its violations, or ErrBackend.
+func (v *xsdValidator) check(body []byte) ([]Violation, error) {
 	if err := checkXMLProlog(body); err != nil {
-		return nil, []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "xml_invalid"}}
+		return []Violation{{Loc: []any{"body"}, Msg: err.Error(), Type: "xml_invalid"}}, nil
 	}
 	issues, perr := v.backend.validate(body)
+	if errors.Is(perr, ErrBackend) {
+		return nil, perr
+	}
 	if perr != nil {
-		return nil, []Violation{{Loc: []any{"body"}, Msg: "invalid XML: " + perr.Error(), Type: "xml_invalid"}}
+		return []Violation{{Loc: []any{"body"}, Msg: "invalid XML: " + perr.Error(), Type: "xml_invalid"}}, nil
 	}
 	if len(issues) == 0 {
 		return nil, nil
@@ -91,7 +110,7 @@ func (v *xsdValidator) Validate(body []byte) (any, []Violation) {
 		out = append(out, Violation{Loc: loc, Msg: msg, Type: "xml_schema"})
 	}
 	sortViolations(out)
-	return nil, out
+	return out, nil
 }
 
 // checkXSDSource refuses, before any backend parses it, an XSD that could

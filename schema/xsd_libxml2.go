@@ -97,10 +97,12 @@ typedef struct {
 #define EP_CTXT_BYTES (256 * 1024)
 #define EP_COPY_BYTES (64 * 1024)
 
-// EP_STATIC_MAX is the largest body read from the copy: the parser refuses
-// to look ahead past 10,000,000 bytes in any input but libxml2's own
-// memory buffers, which a bigger body is read through.
-#define EP_STATIC_MAX (8 * 1024 * 1024)
+// EP_STATIC_MAX is the largest body read from the copy: libxml2 2.9
+// shrinks an input once it has read more than 2 * INPUT_CHUNK bytes of
+// it, and shrinking a static buffer moves its start under the parser,
+// which then reads parts of the body again (a valid body of 700 bytes was
+// refused). A bigger body is read through libxml2's own buffer.
+#define EP_STATIC_MAX (2 * INPUT_CHUNK)
 
 static ep_call *ep_new_call(void) {
 	return (ep_call *) calloc(1, sizeof(ep_call));
@@ -153,12 +155,12 @@ static void ep_end_call(ep_call *c) {
 	ep_trim(c);
 }
 
-// ep_read is xmlCtxtReadMemory without its input buffer: libxml2 2.9
-// copies the body into a buffer that the parser then tries to grow at
-// every token (a third of a small body's validation). The body is copied
-// instead into c->copy, ending with the zero byte the parser stops at,
-// and read from there as a static buffer. The context is reset before
-// it returns when the body parsed.
+// ep_read is xmlCtxtReadMemory without its input buffer for a small
+// body: libxml2 2.9 copies the body into a buffer that the parser then
+// tries to grow at every token (a third of a small body's validation).
+// Such a body is copied instead into c->copy, ending with the zero byte
+// the parser stops at, and read from there as a static buffer. The
+// context is reset before it returns when the body parsed.
 static xmlDocPtr ep_read(ep_call *c, xmlParserCtxtPtr ctxt, const char *buf, int len, int options) {
 	if (len > EP_STATIC_MAX) {
 		return xmlCtxtReadMemory(ctxt, buf, len, NULL, NULL, options);
@@ -306,15 +308,19 @@ type libxml2Backend struct {
 	valids chan *validCtxt
 }
 
-// validCtxt is a kept validation context and the validations it ran; it
-// is freed after validUses, as what it keeps between validations (its
-// name dictionary among them) may grow with each.
+// validCtxt is a kept validation context and the validations it ran.
+// It keeps the room its largest body needed (about 136 bytes an
+// attribute of its widest element), so it is freed after a body over
+// validKeepBytes, and after validUses validations.
 type validCtxt struct {
 	v    *C.xmlSchemaValidCtxt
 	uses int
 }
 
-const validUses = 1000
+const (
+	validUses      = 1000
+	validKeepBytes = 16 << 10
+)
 
 // takeValid is a kept validation context of b's schema, or a new one; nil
 // when libxml2 cannot make one.
@@ -331,10 +337,11 @@ func (b *libxml2Backend) takeValid() *validCtxt {
 	}
 }
 
-// keepValid keeps vc for the next validation, or frees it.
-func (b *libxml2Backend) keepValid(vc *validCtxt) {
+// keepValid keeps vc, which validated a body of size bytes, for the next
+// validation, or frees it.
+func (b *libxml2Backend) keepValid(vc *validCtxt, size int) {
 	vc.uses++
-	if vc.uses < validUses {
+	if vc.uses < validUses && size <= validKeepBytes {
 		select {
 		case b.valids <- vc:
 			return
@@ -424,13 +431,13 @@ func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
 	}
 	vc := b.takeValid()
 	if vc == nil {
-		return nil, errors.New("libxml2 could not make a validation context")
+		return nil, ErrBackend
 	}
 	c := takeCall()
 	defer keepCall(c)
 	defer C.ep_end_call(c)
 	rc := C.ep_check_body(vc.v, buf, C.int(len(body)), C.int(parseOptions), c)
-	b.keepValid(vc)
+	b.keepValid(vc, len(body))
 	runtime.KeepAlive(b)
 	if rc == -2 {
 		return nil, parseError(c.msg, c.line)
