@@ -295,3 +295,42 @@ func TestXSDBodiesOfEverySize(t *testing.T) {
 		check("long attribute", n, `<lib><n k="`+strings.Repeat("a", 40*n)+`"/></lib>`)
 	}
 }
+
+// TestXMLAttributeBound: an element of more than MaxXMLAttributes
+// attributes is refused before any backend parses it (their cost grows
+// with the square of an element's attributes); '=' in values, comments,
+// CDATA sections and processing instructions is not counted.
+func TestXMLAttributeBound(t *testing.T) {
+	attrs := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, ` a%d="x=y"`, i)
+		}
+		return b.String()
+	}
+	for body, accepted := range map[string]bool{
+		"<r" + attrs(MaxXMLAttributes) + "/>":                                true,
+		"<r" + attrs(MaxXMLAttributes+1) + "/>":                              false,
+		"<r" + attrs(MaxXMLAttributes-1) + ` xmlns:p="u"/>`:                  true,
+		"<r" + attrs(MaxXMLAttributes) + ` xmlns:p="u"/>`:                    false,
+		"<r><a" + attrs(100) + "/><b" + attrs(100) + "/></r>":                true,
+		"<r a='=" + strings.Repeat("=", 500) + "'/>":                         true,
+		"<r><!-- " + strings.Repeat("a=1 ", 500) + " --></r>":                true,
+		"<r><![CDATA[" + strings.Repeat("<a b=1>", 500) + "]]></r>":          true,
+		"<r><?pi " + strings.Repeat("a=1 ", 500) + "?></r>":                  true,
+		"<r>" + strings.Repeat("text = text ", 500) + "</r>":                 true,
+		`<?xml version="1.0"?>` + "<r" + attrs(MaxXMLAttributes+1) + "></r>": false,
+	} {
+		if err := checkXMLAttributes([]byte(body)); (err == nil) != accepted {
+			t.Errorf("%.60s…: %v", body, err)
+		}
+	}
+	v, err := Compile("application/xml", orderXSD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, vs := v.Validate([]byte(`<order id="1"` + attrs(100_000) + `><customer>A</customer></order>`))
+	if len(vs) != 1 || vs[0].Type != "xml_invalid" || !strings.Contains(vs[0].Msg, "more than 128 attributes") {
+		t.Errorf("100,000 attributes: %+v", vs)
+	}
+}

@@ -408,6 +408,18 @@ func TestSchemaLimits(t *testing.T) {
 	c.sync()
 	expect(t, do(t, "POST", c.HTTP+"/ok", "<v>"+strings.Repeat("a", 100)+"</v>", "Content-Type", "application/xml"), 200)
 	expect(t, do(t, "POST", c.HTTP+"/ok", "<v>"+strings.Repeat("a", 100000)+"x</v>", "Content-Type", "application/xml"), 400)
+	// an element of 90,000 attributes, just under max_body_size (about
+	// 14 s of CPU in either backend, growing with their square), is
+	// refused before parsing
+	var attrs strings.Builder
+	for i := range 90_000 {
+		fmt.Fprintf(&attrs, ` a%d="1"`, i)
+	}
+	r := do(t, "POST", c.HTTP+"/ok", "<v"+attrs.String()+">ab</v>", "Content-Type", "application/xml")
+	expect(t, r, 400)
+	if !strings.Contains(string(r.Body), "more than 128 attributes") {
+		t.Fatalf("90,000 attributes: %.300s", r.Body)
+	}
 }
 
 // TestEarlyAnswerTrickledBody: a request answered before its body is read
