@@ -354,7 +354,8 @@ func checkXMLProlog(b []byte) error {
 // attribute of an element with the ones before it, so an element's cost
 // grows with the square of its attributes: a 1 MiB body of 100,000 took
 // about 17 s of CPU, in libxml2's C code that cannot be stopped. At 128,
-// a body costs at most about 50 ms a MiB for it.
+// a body of such elements costs about what any other body of its size
+// does.
 const MaxXMLAttributes = 128
 
 // checkXMLAttributes refuses a body with an element of more than
