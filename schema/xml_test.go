@@ -297,14 +297,27 @@ func TestXSDBodiesOfEverySize(t *testing.T) {
 }
 
 // TestXMLAttributeBound: an element of more than MaxXMLAttributes
-// attributes is refused before any backend parses it (their cost grows
-// with the square of an element's attributes); '=' in values, comments,
-// CDATA sections and processing instructions is not counted.
+// attributes, or a body of more than MaxXMLNamespaces namespace
+// declarations, is refused before any backend parses it (their cost
+// grows with the square of an element's attributes, and with the
+// declarations in scope); '=' in values, text, comments, CDATA sections
+// and processing instructions is not counted, and what follows a
+// malformed part is.
 func TestXMLAttributeBound(t *testing.T) {
 	attrs := func(n int) string {
 		var b strings.Builder
 		for i := range n {
 			fmt.Fprintf(&b, ` a%d="x=y"`, i)
+		}
+		return b.String()
+	}
+	plain := func(n int) string {
+		return strings.ReplaceAll(attrs(n), "x=y", "1")
+	}
+	namespaces := func(from, n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "\n\txmlns:p%d = \"urn:%d\"", from+i, i)
 		}
 		return b.String()
 	}
@@ -320,6 +333,18 @@ func TestXMLAttributeBound(t *testing.T) {
 		"<r><?pi " + strings.Repeat("a=1 ", 500) + "?></r>":                  true,
 		"<r>" + strings.Repeat("text = text ", 500) + "</r>":                 true,
 		`<?xml version="1.0"?>` + "<r" + attrs(MaxXMLAttributes+1) + "></r>": false,
+		// libxml2 parses on after an error: what follows one is counted
+		`<lib><x "/><n` + plain(MaxXMLAttributes+1) + "/></lib>":           false,
+		`<lib><x k="<n` + plain(MaxXMLAttributes+1) + "/></lib>":           false,
+		"<lib><? <n" + attrs(MaxXMLAttributes+1) + "/> ?></lib>":           false,
+		"<lib><!-- \x01 <n" + attrs(MaxXMLAttributes+1) + "/> --></lib>":   false,
+		"<lib><![CDATA[\x01<n" + attrs(MaxXMLAttributes+1) + "/>]]></lib>": false,
+		// namespace declarations, over the whole body
+		"<r" + namespaces(0, 64) + "><s" + namespaces(64, 64) + "/></r>": true,
+		"<r" + namespaces(0, 64) + "><s" + namespaces(64, 65) + "/></r>": false,
+		"<r xmlns='u'" + namespaces(0, 127) + "/>":                       true,
+		"<r xmlns = 'u'" + namespaces(0, 128) + "/>":                     false,
+		"<r xmlnsx='u' a:xmlns='v'><s" + namespaces(0, 128) + "/></r>":   true,
 	} {
 		if err := checkXMLAttributes([]byte(body)); (err == nil) != accepted {
 			t.Errorf("%.60s…: %v", body, err)
