@@ -94,7 +94,8 @@ type Identity struct {
 	Public bool
 }
 
-// BodyShape is what a walk of a JSON body saw of its form.
+// BodyShape is what a walk of a JSON body saw of its form, for exec modes
+// that look fields up in the bytes.
 type BodyShape struct {
 	// Walked says Body was walked whole and is one JSON document; the
 	// fields below are only set then.

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddy-endpoint/endpoint/execmode"
 	"github.com/caddy-endpoint/endpoint/registry"
 	"github.com/caddy-endpoint/endpoint/schema"
 )
@@ -79,7 +78,7 @@ func (p *Pipeline) schemaCheck(c *call) int {
 		// a body proved valid in linear time needs no place
 		if parsed, shape, ok := pv.Prove(c.body); ok {
 			c.parsed, c.hasJSON = parsed, parsed != nil
-			c.inv.Shape = execmode.BodyShape(shape)
+			c.inv.Shape = shape
 			return 0
 		}
 	}

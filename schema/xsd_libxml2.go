@@ -305,7 +305,7 @@ type libxml2Backend struct {
 	doc    types.Document
 	// valids keeps validation contexts of schema for reuse (making one
 	// is about a tenth of validating a small body), at most its capacity.
-	valids chan *validCtxt
+	valids keptList[*validCtxt]
 }
 
 // validCtxt is a kept validation context and the validations it ran.
@@ -325,30 +325,62 @@ const (
 // takeValid is a kept validation context of b's schema, or a new one; nil
 // when libxml2 cannot make one.
 func (b *libxml2Backend) takeValid() *validCtxt {
-	select {
-	case vc := <-b.valids:
-		return vc
-	default:
-		v := C.xmlSchemaNewValidCtxt(b.schema)
-		if v == nil {
-			return nil
+	return b.valids.take(func() *validCtxt {
+		if v := C.xmlSchemaNewValidCtxt(b.schema); v != nil {
+			return &validCtxt{v: v}
 		}
-		return &validCtxt{v: v}
-	}
+		return nil
+	})
 }
 
 // keepValid keeps vc, which validated a body of size bytes, for the next
 // validation, or frees it.
 func (b *libxml2Backend) keepValid(vc *validCtxt, size int) {
 	vc.uses++
-	if vc.uses < validUses && size <= validKeepBytes {
+	if vc.uses >= validUses || size > validKeepBytes {
+		freeValid(vc)
+		return
+	}
+	b.valids.keep(vc, freeValid)
+}
+
+func freeValid(vc *validCtxt) { C.xmlSchemaFreeValidCtxt(vc.v) }
+
+// keptList keeps C objects for reuse, at most its capacity; one more is
+// freed when it is done. A channel rather than a sync.Pool: the pool drops
+// what it holds at each collection, and C memory freed by cleanups waits
+// for the Go heap to grow.
+type keptList[T any] chan T
+
+// take is a kept object, or a new one.
+func (l keptList[T]) take(create func() T) T {
+	select {
+	case v := <-l:
+		return v
+	default:
+		return create()
+	}
+}
+
+// keep keeps v, or frees it when the list is full.
+func (l keptList[T]) keep(v T, free func(T)) {
+	select {
+	case l <- v:
+	default:
+		free(v)
+	}
+}
+
+// drain frees every object kept.
+func (l keptList[T]) drain(free func(T)) {
+	for {
 		select {
-		case b.valids <- vc:
-			return
+		case v := <-l:
+			free(v)
 		default:
+			return
 		}
 	}
-	C.xmlSchemaFreeValidCtxt(vc.v)
 }
 
 // schemasFreed counts schemas released by their cleanup.
@@ -358,7 +390,7 @@ var schemasFreed atomic.Int64
 type schemaHandle struct {
 	schema *C.xmlSchema
 	doc    types.Document
-	valids chan *validCtxt
+	valids keptList[*validCtxt]
 }
 
 func newXSDBackend(src []byte) (xsdBackend, error) {
@@ -381,47 +413,23 @@ func newXSDBackend(src []byte) (xsdBackend, error) {
 		}
 		return nil, errors.New(strings.Join(parts, "; "))
 	}
-	b := &libxml2Backend{schema: s, doc: doc, valids: make(chan *validCtxt, 4*runtime.GOMAXPROCS(0))}
+	b := &libxml2Backend{schema: s, doc: doc, valids: make(keptList[*validCtxt], 4*runtime.GOMAXPROCS(0))}
 	runtime.AddCleanup(b, func(h schemaHandle) {
 		schemasFreed.Add(1)
 		// b is unreachable: no validation holds a context of it
-		for {
-			select {
-			case vc := <-h.valids:
-				C.xmlSchemaFreeValidCtxt(vc.v)
-				continue
-			default:
-			}
-			break
-		}
+		h.valids.drain(freeValid)
 		C.xmlSchemaFree(h.schema)
 		h.doc.Free()
 	}, schemaHandle{schema: s, doc: doc, valids: b.valids})
 	return b, nil
 }
 
-// xsdCalls keeps ep_calls (with their parser contexts) for reuse, at most
-// its capacity; one more is freed when it is done. A channel rather than
-// a sync.Pool: the pool drops what it holds at each collection, and C
-// memory freed by cleanups waits for the Go heap to grow.
-var xsdCalls = make(chan *C.ep_call, 4*runtime.GOMAXPROCS(0))
+// xsdCalls keeps ep_calls, with their parser contexts, for reuse.
+var xsdCalls = make(keptList[*C.ep_call], 4*runtime.GOMAXPROCS(0))
 
-func takeCall() *C.ep_call {
-	select {
-	case c := <-xsdCalls:
-		return c
-	default:
-		return C.ep_new_call()
-	}
-}
+func newCall() *C.ep_call { return C.ep_new_call() }
 
-func keepCall(c *C.ep_call) {
-	select {
-	case xsdCalls <- c:
-	default:
-		C.ep_free_call(c)
-	}
-}
+func freeCall(c *C.ep_call) { C.ep_free_call(c) }
 
 // validate parses and validates body in one cgo call (ep_check_body).
 func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
@@ -433,8 +441,8 @@ func (b *libxml2Backend) validate(body []byte) ([]xmlIssue, error) {
 	if vc == nil {
 		return nil, ErrBackend
 	}
-	c := takeCall()
-	defer keepCall(c)
+	c := xsdCalls.take(newCall)
+	defer xsdCalls.keep(c, freeCall)
 	defer C.ep_end_call(c)
 	rc := C.ep_check_body(vc.v, buf, C.int(len(body)), C.int(parseOptions), c)
 	b.keepValid(vc, len(body))

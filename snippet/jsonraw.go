@@ -46,7 +46,7 @@ func (c *rawCheck) readable(t *starlark.Thread, body []byte, given execmode.Body
 		if !shape.Walked || !shape.PlainNumbers {
 			c.Visitor = numberCheck{}
 			c.Walk(body)
-			shape = execmode.BodyShape(c.Shape())
+			shape = c.Shape()
 		}
 		c.state = 2
 		if shape.Walked && shape.Object && shape.PlainKeys && shape.Levels <= maxJSONDepth+1 {

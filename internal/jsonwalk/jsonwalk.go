@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/bytedance/sonic"
 	"github.com/bytedance/sonic/ast"
+
+	"github.com/caddy-endpoint/endpoint/execmode"
 )
 
 // Decoder is the parser Walk agrees with: numbers as json.Number,
@@ -38,33 +39,20 @@ type Walker struct {
 
 	// the shape of the body being walked
 	shape Shape
-	depth int
+	depth int32
 	keys  []string
 }
 
-// MaxTopKeys is the most top-level keys a walk compares for duplicates.
+// MaxTopKeys is the most top-level keys a walk compares for duplicates
+// (Shape.PlainKeys is false past it).
 const MaxTopKeys = 64
 
 // Shape is what a walk saw of a body's form as a by-product, for readers
 // that look fields up in the bytes: the decoder keeps the last of two
 // equal keys where a lookup finds the first, and levels and numbers may be
-// more than the reader converts.
-type Shape struct {
-	// Walked says the walk ended with the body one JSON document and the
-	// visitor content; the fields below are only set then.
-	Walked bool
-	// Object says the body is a JSON object.
-	Object bool
-	// PlainKeys says its top-level keys are distinct, at most
-	// MaxTopKeys, and hold no U+FFFD (what a lone surrogate's escape
-	// decodes to, which a lookup in the bytes does not match).
-	PlainKeys bool
-	// PlainNumbers says every number is under 300 characters and has no
-	// exponent.
-	PlainNumbers bool
-	// Levels is the most containers around any one value.
-	Levels int32
-}
+// more than the reader converts. It is the exec-mode contract's type, so
+// that a walk's shape reaches an exec mode as it is.
+type Shape = execmode.BodyShape
 
 // Shape is what the last Walk saw.
 func (w *Walker) Shape() Shape { return w.shape }
@@ -116,7 +104,7 @@ func (w *Walker) Walk(body []byte) bool {
 
 // value notes a value at the current level.
 func (w *Walker) value() {
-	w.shape.Levels = max(w.shape.Levels, int32(min(w.depth, math.MaxInt32)))
+	w.shape.Levels = max(w.shape.Levels, w.depth)
 }
 
 // open notes a container opening.
@@ -132,10 +120,12 @@ func (w *Walker) number(n json.Number) {
 	w.value()
 	if len(n) >= 300 {
 		w.shape.PlainNumbers = false
+		return
 	}
 	for i := range len(n) {
 		if n[i]|0x20 == 'e' {
 			w.shape.PlainNumbers = false
+			return
 		}
 	}
 }
